@@ -1,0 +1,282 @@
+"""The `kgen` command line.
+
+Only typer is imported at start-up: copier, black, YAML and TensorFlow load inside
+the commands that need them, so `kgen --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from kgen import __version__
+from kgen.errors import KgenError, SmokeTrainError
+from kgen.patterns import PATTERNS
+
+app = typer.Typer(
+    name="kgen",
+    help=(
+        "Generate standalone Keras 3 training projects from architecture patterns.\n\n"
+        "Example: [bold]kgen new siamese demo --yes[/bold]"
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=False,
+)
+
+PROJECT = "Project"
+MODEL = "Model"
+TRAINING = "Training defaults"
+RUN = "Run"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"kgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool | None,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Show kgen's version and exit.",
+        ),
+    ] = None,
+) -> None:
+    """Generate standalone Keras 3 training projects from architecture patterns."""
+
+
+@app.command()
+def patterns() -> None:
+    """List the architecture patterns `kgen new` can generate."""
+    width = max(map(len, PATTERNS))
+    for name, description in PATTERNS.items():
+        typer.echo(f"{name.ljust(width)}  {description}")
+
+
+def builtin_template() -> Path:
+    """The built-in template: inside the installed package, or in the source tree."""
+    here = Path(__file__).resolve().parent
+    for root in (here / "templates", here.parent / "templates"):
+        if (root / "keras" / "copier.yml").is_file():
+            return root / "keras"
+    raise KgenError("kgen's built-in template is missing; reinstall kgen")
+
+
+def _ask(question: Any, default: Any, problem: str | None) -> Any:
+    if problem:
+        typer.secho(f"  {problem}", fg="red", err=True)
+    text = question.help or question.name
+    if question.choices:
+        text += f" ({' / '.join(map(str, question.choices.values()))})"
+    if question.type == "bool":
+        return typer.confirm(text, default=bool(default))
+    return typer.prompt(text, default="" if default is None else str(default))
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  kgen new siamese demo --yes\n\n"
+        "  kgen new siamese faces --input-shape 32x32x3 --distance cosine\n\n"
+        "  kgen new siamese pairs --loss binary_crossentropy --embedding-dim 32"
+    )
+)
+def new(
+    pattern: Annotated[
+        str, typer.Argument(help="Architecture pattern; `kgen patterns` lists them.")
+    ],
+    dest: Annotated[
+        Path | None,
+        typer.Argument(
+            help="New directory for the project (default: ./PROJECT_NAME).",
+            show_default=False,
+        ),
+    ] = None,
+    project_name: Annotated[
+        str | None,
+        typer.Option(
+            help="Distribution name (default: DEST's name).", rich_help_panel=PROJECT
+        ),
+    ] = None,
+    package_name: Annotated[
+        str | None,
+        typer.Option(
+            help="Python package name (default: from the project name).",
+            rich_help_panel=PROJECT,
+        ),
+    ] = None,
+    description: Annotated[
+        str | None,
+        typer.Option(help="One-line project description.", rich_help_panel=PROJECT),
+    ] = None,
+    author: Annotated[
+        str | None,
+        typer.Option(help="Author for pyproject.toml.", rich_help_panel=PROJECT),
+    ] = None,
+    input_shape: Annotated[
+        str | None,
+        typer.Option(
+            help="One input's shape: a width (32) or HxWxC for images (28x28x1).",
+            rich_help_panel=MODEL,
+        ),
+    ] = None,
+    encoder_depth: Annotated[
+        int | None,
+        typer.Option(
+            help="Hidden layers (vectors) or conv blocks (images) in the encoder.",
+            rich_help_panel=MODEL,
+        ),
+    ] = None,
+    encoder_width: Annotated[
+        int | None,
+        typer.Option(help="Units or filters per encoder layer.", rich_help_panel=MODEL),
+    ] = None,
+    embedding_dim: Annotated[
+        int | None,
+        typer.Option(help="Size of the embedding.", rich_help_panel=MODEL),
+    ] = None,
+    distance: Annotated[
+        Literal["l1", "euclidean", "cosine"] | None,
+        typer.Option(
+            help="Distance between embeddings (siamese).", rich_help_panel=MODEL
+        ),
+    ] = None,
+    loss: Annotated[
+        Literal["contrastive", "binary_crossentropy"] | None,
+        typer.Option(help="Training loss (siamese).", rich_help_panel=MODEL),
+    ] = None,
+    margin: Annotated[
+        float | None,
+        typer.Option(help="Margin of the contrastive loss.", rich_help_panel=MODEL),
+    ] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(help="Default training epochs.", rich_help_panel=TRAINING),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(help="Default batch size.", rich_help_panel=TRAINING),
+    ] = None,
+    learning_rate: Annotated[
+        float | None,
+        typer.Option(help="Default Adam learning rate.", rich_help_panel=TRAINING),
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Use defaults for every answer not given as a flag.",
+            rich_help_panel=RUN,
+        ),
+    ] = False,
+    interactive: Annotated[
+        bool,
+        typer.Option(
+            "--interactive",
+            "-i",
+            help="Ask for missing answers even when stdin is not a terminal.",
+            rich_help_panel=RUN,
+        ),
+    ] = False,
+    smoke: Annotated[
+        bool,
+        typer.Option(
+            help="Smoke-train the new project for a few steps.", rich_help_panel=RUN
+        ),
+    ] = True,
+) -> None:
+    """Generate a training project for PATTERN, format it and smoke-train it.
+
+    Every question of the template is a flag. Answers not given are asked for when
+    stdin is a terminal, and take the pattern's defaults with --yes or without one.
+    """
+    given = {
+        name: value
+        for name, value in locals().items()
+        if name not in {"dest", "yes", "interactive", "smoke"} and value is not None
+    }
+    try:
+        _new(
+            given,
+            dest,
+            ask=interactive or (not yes and sys.stdin.isatty()),
+            smoke=smoke,
+        )
+    except KgenError as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+def _new(given: dict[str, Any], dest: Path | None, ask: bool, smoke: bool) -> None:
+    from rich.console import Console
+
+    from kgen.generate import check_destination, render
+    from kgen.questions import Questionnaire, load_questions
+
+    pattern = given["pattern"]
+    if pattern not in PATTERNS:
+        close = difflib.get_close_matches(pattern, PATTERNS, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "see `kgen patterns`"
+        raise KgenError(f"unknown pattern {pattern!r}; {hint}")
+    if dest is not None:
+        check_destination(dest)
+
+    console = Console(stderr=True, soft_wrap=True)
+    template = builtin_template()
+    questionnaire = Questionnaire(load_questions(template))
+    defaults = {"project_name": dest.name} if dest is not None else {}
+    answers = questionnaire.resolve(given, ask=_ask if ask else None, defaults=defaults)
+    dest = dest if dest is not None else Path(answers["project_name"])
+
+    start = time.perf_counter()
+    with console.status("Rendering the project..."):
+        project = render(template, dest, answers)
+    console.print(
+        f"[green]✓[/green] Generated {answers['pattern']} project in {project} "
+        f"({time.perf_counter() - start:.2f} s)"
+    )
+    if smoke:
+        _smoke(console, project, answers["package_name"])
+    steps = [
+        (f"cd {dest}", ""),
+        ('pip install -e ".[cpu,dev]"', "# or .[cuda,dev]"),
+        (f"python -m {answers['package_name']}.train", "# train on the built-in data"),
+        ("pytest", "# run the project's tests"),
+    ]
+    width = max(len(command) for command, _ in steps)
+    typer.echo("\nNext:")
+    for command, comment in steps:
+        typer.echo(f"  {command.ljust(width)}  {comment}".rstrip())
+
+
+def _smoke(console: Any, project: Path, package: str) -> None:
+    from kgen.smoke import smoke_train
+
+    with console.status(
+        "Smoke-training a few steps (TensorFlow takes a few seconds to start)..."
+    ):
+        try:
+            report = smoke_train(project, package)
+        except SmokeTrainError as error:
+            typer.secho(
+                f"error: {error}; the project is kept in {project}, "
+                f"see the log: {error.log}",
+                fg="red",
+                err=True,
+            )
+            raise typer.Exit(1) from None
+    console.print(f"[green]✓[/green] Smoke-trained: {report.summary}")
+    console.print(f"  outputs in {report.output_dir}")

@@ -1,0 +1,46 @@
+"""Format generated Python files with black, in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def black_mode(project: Path):  # -> black.Mode
+    """black's mode for `project`, read from its pyproject.toml like `black .` would."""
+    import black
+
+    config: dict = {}
+    pyproject = project / "pyproject.toml"
+    if pyproject.is_file():
+        config = black.parse_pyproject_toml(str(pyproject))
+    return black.Mode(
+        target_versions={
+            black.TargetVersion[version.upper()]
+            for version in config.get("target_version", [])
+        },
+        line_length=config.get("line_length", black.DEFAULT_LINE_LENGTH),
+    )
+
+
+def format_tree(project: Path) -> list[Path]:
+    """Format the `.py` files under `project` in place; return those black changed."""
+    import black
+
+    mode = black_mode(project)
+    changed = []
+    for path in sorted(project.rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        try:
+            formatted = black.format_file_contents(source, fast=False, mode=mode)
+        except black.NothingChanged:
+            continue
+        except black.InvalidInput as error:
+            from kgen.errors import KgenError
+
+            raise KgenError(
+                f"the template produced invalid Python in {path.relative_to(project)} "
+                f"({error}); fix the template"
+            ) from None
+        path.write_text(formatted, encoding="utf-8")
+        changed.append(path)
+    return changed

@@ -1,0 +1,9 @@
+"""The architecture patterns the built-in template knows, with one-line descriptions.
+
+Kept as plain data so `kgen patterns` and `kgen --help` stay fast; a test checks that
+these match the `pattern` choices of `templates/keras/copier.yml`.
+"""
+
+PATTERNS: dict[str, str] = {
+    "siamese": "two inputs through one shared encoder, scored by a distance",
+}

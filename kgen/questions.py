@@ -1,0 +1,226 @@
+"""The questions of a copier template, and how kgen answers them.
+
+`copier.yml` is the single source of truth for the questions: their types, choices,
+defaults, `when` conditions and validators. kgen reads it to fill in what the user did
+not give on the command line (asking at a prompt or taking the defaults) and checks
+every answer the way copier will, so errors surface before anything is written. The
+complete answers then go to copier, which validates them once more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from kgen.errors import KgenError
+
+CASTS: dict[str, Callable[[Any], Any]] = {
+    "str": str,
+    "int": int,
+    "float": float,
+}
+TRUE_WORDS = {"true", "yes", "y", "on", "1"}
+FALSE_WORDS = {"false", "no", "n", "off", "0"}
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS | FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise ValueError(f"expected yes or no, got {value!r}")
+
+
+CASTS["bool"] = _to_bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Question:
+    """One question of `copier.yml`, as written there (templated fields unrendered)."""
+
+    name: str
+    type: str = "str"
+    help: str = ""
+    default: Any = None
+    choices: Mapping[str, Any] | None = None
+    when: Any = True
+    validator: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @classmethod
+    def from_yaml(cls, name: str, spec: Any) -> Question:
+        if not isinstance(spec, dict):  # copier's short form: `name: default`
+            return cls(name=name, type=_type_of(spec), default=spec)
+        choices = spec.get("choices")
+        if isinstance(choices, list):
+            choices = {str(choice): choice for choice in choices}
+        return cls(
+            name=name,
+            type=spec.get("type", _type_of(spec.get("default"))),
+            help=spec.get("help", ""),
+            default=spec.get("default"),
+            choices=choices,
+            when=spec.get("when", True),
+            validator=spec.get("validator"),
+        )
+
+
+def _type_of(value: Any) -> str:
+    for name, kind in (("bool", bool), ("int", int), ("float", float)):
+        if isinstance(value, kind):
+            return name
+    return "str"
+
+
+def load_questions(template: Path) -> list[Question]:
+    """Read the questions of the copier template at `template`, in their order."""
+    import yaml
+
+    for name in ("copier.yml", "copier.yaml"):
+        config = template / name
+        if config.is_file():
+            break
+    else:
+        raise KgenError(
+            f"{template} is not a copier template (no copier.yml); "
+            "point --template at a directory or repository that has one"
+        )
+    try:
+        data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise KgenError(f"{config} is not valid YAML{where}; fix the file") from None
+    if not isinstance(data, dict):
+        raise KgenError(f"{config} must be a mapping of questions; fix the file")
+    return [
+        Question.from_yaml(name, spec)
+        for name, spec in data.items()
+        if not name.startswith("_")
+    ]
+
+
+# Asks one question: (question, rendered default, why the last reply was refused).
+Ask = Callable[[Question, Any, "str | None"], Any]
+
+
+class Questionnaire:
+    """Answers a template's questions from given values, a prompt, or the defaults."""
+
+    def __init__(self, questions: list[Question]) -> None:
+        from jinja2.sandbox import SandboxedEnvironment
+
+        self.questions = questions
+        # The environment copier renders questions with, so defaults, `when` and
+        # validators mean here exactly what they mean to copier.
+        self.env = SandboxedEnvironment(
+            extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"]
+        )
+
+    def resolve(
+        self,
+        given: Mapping[str, Any],
+        ask: Ask | None = None,
+        defaults: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Complete `given` into the full answers, in question order.
+
+        `defaults` replaces the template's default of some questions (e.g. the project
+        name from the destination directory).
+
+        Questions whose `when` is false are left out. Missing answers come from `ask`
+        (called with the question and its rendered default, again until valid) or,
+        without it, from the defaults. Raises KgenError on an invalid or unknown answer.
+        """
+        names = {question.name for question in self.questions}
+        unknown = sorted(set(given) - names)
+        if unknown:
+            raise KgenError(
+                f"unknown question {unknown[0]!r}; "
+                f"the template asks: {', '.join(sorted(names))}"
+            )
+        answers: dict[str, Any] = {}
+        for question in self.questions:
+            applies = self._truthy(self.render(question.when, answers))
+            if not applies:
+                if question.name in given:
+                    raise KgenError(
+                        f"{question.flag} does not apply to this project "
+                        f"(it needs {_condition(question.when)}); drop it"
+                    )
+                continue
+            if question.name in given:
+                answers[question.name] = self.check(
+                    question, given[question.name], answers
+                )
+                continue
+            if defaults and question.name in defaults:
+                default = defaults[question.name]
+            else:
+                default = self.default(question, answers)
+            if ask is None:
+                answers[question.name] = self.check(question, default, answers)
+                continue
+            problem = None
+            while question.name not in answers:
+                reply = ask(question, default, problem)
+                try:
+                    answers[question.name] = self.check(question, reply, answers)
+                except KgenError as error:
+                    problem = str(error)
+        return answers
+
+    def default(self, question: Question, answers: Mapping[str, Any]) -> Any:
+        """The question's default, rendered against the answers so far."""
+        return self.render(question.default, answers)
+
+    def check(self, question: Question, value: Any, answers: Mapping[str, Any]) -> Any:
+        """Cast `value` to the question's type and validate it; return the answer."""
+        if value is None:
+            raise KgenError(f"{question.flag} is required; pass a value")
+        try:
+            value = CASTS[question.type](value)
+        except (KeyError, ValueError) as error:
+            raise KgenError(
+                f"{question.flag} {value!r} is not a valid {question.type}: {error}"
+            ) from None
+        if question.choices is not None:
+            allowed = [
+                self.render(choice, answers) for choice in question.choices.values()
+            ]
+            if value not in allowed:
+                raise KgenError(
+                    f"{question.flag} {value!r} is not one of: "
+                    f"{', '.join(map(str, allowed))}"
+                )
+        if question.validator:
+            message = self.render(question.validator, {**answers, question.name: value})
+            message = " ".join(str(message).split())
+            if message:
+                raise KgenError(f"{question.flag} {value!r} {message}")
+        return value
+
+    def render(self, value: Any, answers: Mapping[str, Any]) -> Any:
+        """Render a templated string against the answers; other values pass through."""
+        if not isinstance(value, str) or "{" not in value:
+            return value
+        return self.env.from_string(value).render(**answers)
+
+    @staticmethod
+    def _truthy(value: Any) -> bool:
+        if isinstance(value, str):
+            return value.strip().lower() not in FALSE_WORDS | {"", "none"}
+        return bool(value)
+
+
+def _condition(when: Any) -> str:
+    text = str(when).strip()
+    if text.startswith("{{") and text.endswith("}}"):
+        text = text[2:-2].strip()
+    return text

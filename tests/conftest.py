@@ -1,0 +1,58 @@
+"""Shared fixtures: the built-in template, and projects rendered once per session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kgen.cli import app, builtin_template
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def template() -> Path:
+    return builtin_template()
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def kgen(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real `kgen` command in a subprocess (as `python -m kgen`)."""
+    return subprocess.run(
+        [sys.executable, "-m", "kgen", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "120"},
+    )
+
+
+RenderProject = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def render_project(tmp_path_factory: pytest.TempPathFactory) -> RenderProject:
+    """Render (without smoke-training) a project once per set of flags per session."""
+    cache: dict[tuple[str, ...], Path] = {}
+
+    def render(*flags: str) -> Path:
+        if flags not in cache:
+            dest = tmp_path_factory.mktemp("project") / "demo"
+            result = CliRunner().invoke(
+                app, ["new", "siamese", str(dest), "--yes", "--no-smoke", *flags]
+            )
+            assert result.exit_code == 0, result.output
+            cache[flags] = dest
+        return cache[flags]
+
+    return render
