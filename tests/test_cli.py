@@ -1,0 +1,220 @@
+"""The `kgen` command line: flags, defaults, prompts, errors and start-up cost."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import kgen
+from typer.testing import CliRunner
+
+from kgen import __version__
+from kgen.cli import app
+from kgen.errors import SmokeTrainError
+
+
+def answers_of(project: Path) -> dict:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+def leftovers(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir())
+
+
+def test_version(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"kgen {__version__}"
+
+
+def test_patterns_lists_every_pattern(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["patterns"])
+    assert result.exit_code == 0
+    assert result.output.split()[0] == "siamese"
+    assert "shared encoder" in result.output
+
+
+def test_help_has_examples() -> None:
+    result = kgen("new", "--help")
+    assert result.returncode == 0
+    assert "kgen new siamese demo --yes" in result.stdout
+    assert "--encoder-depth" in result.stdout
+
+
+def test_help_imports_no_heavy_module() -> None:
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "kgen", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    heavy = {"tensorflow", "keras", "copier", "black", "yaml", "jinja2", "numpy"}
+    assert {name.split(".")[0] for name in imported} & heavy == set()
+    assert "Usage" in result.stdout
+
+
+def test_new_with_flags(runner: CliRunner, tmp_path: Path) -> None:
+    dest = tmp_path / "faces"
+    result = runner.invoke(
+        app,
+        ["new", "siamese", str(dest), "--no-smoke", "--yes"]
+        + ["--input-shape", "16x16x3", "--distance", "cosine", "--encoder-width", "8"],
+    )
+    assert result.exit_code == 0, result.output
+    answers = answers_of(dest)
+    assert (answers["input_shape"], answers["distance"]) == ("16x16x3", "cosine")
+    assert answers["encoder_width"] == 8
+    assert answers["project_name"] == "faces"
+    assert "python -m faces.train" in result.output
+    assert leftovers(tmp_path) == ["faces"]
+
+
+def test_without_a_terminal_defaults_are_used(runner: CliRunner, tmp_path: Path):
+    result = runner.invoke(
+        app, ["new", "siamese", str(tmp_path / "demo"), "--no-smoke"]
+    )
+    assert result.exit_code == 0, result.output
+    assert answers_of(tmp_path / "demo")["distance"] == "euclidean"
+
+
+def test_dest_defaults_to_the_project_name(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(
+        app, ["new", "siamese", "--project-name", "pair-net", "-y", "--no-smoke"]
+    )
+    assert result.exit_code == 0, result.output
+    assert answers_of(tmp_path / "pair-net")["package_name"] == "pair_net"
+
+
+def test_prompts_ask_for_missing_answers(runner: CliRunner, tmp_path: Path) -> None:
+    dest = tmp_path / "asked"
+    # Replies in question order; empty lines take the default shown.
+    replies = {
+        "Python package name": "asked_pkg",
+        "Shape of one input": "8x8x1",
+        "Hidden layers": "0",  # refused, then asked again
+        "Distance": "l1",
+        "Training loss": "binary_crossentropy",
+    }
+    lines = []
+    for prompt in [
+        "Project name",
+        "Python package name",
+        "One-line",
+        "Author",
+        "Shape of one input",
+        "Hidden layers",
+        "Hidden layers",
+        "Units",
+        "Size of the embedding",
+        "Distance",
+        "Training loss",
+        "epochs",
+        "batch size",
+        "learning rate",
+    ]:
+        lines.append(replies.pop(prompt, ""))
+    lines[6] = "3"
+    result = runner.invoke(
+        app,
+        ["new", "siamese", str(dest), "-i", "--no-smoke"],
+        input="\n".join(lines) + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "--encoder-depth 0 must be between 1 and 8" in result.output
+    assert "Margin" not in result.output  # not asked: no contrastive loss
+    answers = answers_of(dest)
+    assert answers["package_name"] == "asked_pkg"
+    assert answers["input_shape"] == "8x8x1"
+    assert answers["encoder_depth"] == 3
+    assert answers["distance"] == "l1"
+    assert answers["loss"] == "binary_crossentropy"
+    assert "margin" not in answers
+    assert answers["embedding_dim"] == 16
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["siames"], "unknown pattern 'siames'; did you mean 'siamese'?"),
+        (["siamese", "--encoder-depth", "0"], "--encoder-depth 0 must be between"),
+        (["siamese", "--input-shape", "28x28"], "--input-shape '28x28' must be"),
+        (
+            ["siamese", "--loss", "binary_crossentropy", "--margin", "2"],
+            "--margin does not apply",
+        ),
+        (["siamese", "--package-name", "Bad-Name"], "lowercase Python identifier"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    runner: CliRunner, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, ["new", args[0], str(tmp_path / "demo"), *args[1:]])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert result.output.strip().startswith("error:")
+    assert len(result.output.strip().splitlines()) == 1
+    assert leftovers(tmp_path) == []
+
+
+def test_a_non_empty_destination_is_left_alone(runner: CliRunner, tmp_path: Path):
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["new", "siamese", str(tmp_path / "demo"), "-y"])
+    assert result.exit_code == 2
+    assert "exists and is not empty" in result.output
+    assert leftovers(tmp_path / "demo") == ["notes.txt"]
+    assert (tmp_path / "demo" / "notes.txt").read_text() == "mine"
+
+
+def test_an_empty_destination_is_used(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "demo").mkdir()
+    result = runner.invoke(
+        app, ["new", "siamese", str(tmp_path / "demo"), "-y", "--no-smoke"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "demo" / "demo" / "model.py").is_file()
+
+
+def test_a_failed_smoke_run_keeps_the_project_and_names_the_log(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_smoke(project: Path, package: str):
+        raise SmokeTrainError("smoke-training failed with exit code 1", "LOG-PATH")
+
+    monkeypatch.setattr("kgen.smoke.smoke_train", failing_smoke)
+    result = runner.invoke(app, ["new", "siamese", str(tmp_path / "demo"), "-y"])
+    assert result.exit_code == 1
+    assert "smoke-training failed" in result.output
+    assert "LOG-PATH" in result.output
+    assert (tmp_path / "demo" / "demo" / "train.py").is_file()
+
+
+def test_smoke_train_reports_a_crashing_project(render_project, tmp_path: Path):
+    import shutil
+
+    from kgen.smoke import smoke_train
+
+    project = tmp_path / "broken"
+    shutil.copytree(render_project(), project)
+    train = project / "demo" / "train.py"
+    train.write_text("raise SystemExit('boom')\n" + train.read_text())
+    with pytest.raises(SmokeTrainError) as error:
+        smoke_train(project, "demo")
+    log = Path(error.value.log)
+    assert log.is_file()
+    assert "boom" in log.read_text()
+
+
+def test_python_dash_m_kgen_runs(tmp_path: Path) -> None:
+    result = kgen("new", "siamese", str(tmp_path / "demo"), "--yes", "--no-smoke")
+    assert result.returncode == 0, result.stderr
+    assert "Generated siamese project" in result.stderr
+    assert os.path.isfile(tmp_path / "demo" / "demo" / "model.py")

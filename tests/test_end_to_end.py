@@ -1,0 +1,109 @@
+"""End to end: kgen new with its smoke-train, then the project's own checks.
+
+Nothing is installed: the generated projects run against the current environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import kgen
+
+pytestmark = pytest.mark.slow
+
+
+def run_in(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *command],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+
+
+def test_kgen_new_smoke_trains_and_the_project_passes_its_checks(tmp_path: Path):
+    result = kgen("new", "siamese", str(tmp_path / "demo"), "--yes")
+    assert result.returncode == 0, result.stderr
+    assert "Smoke-trained: loss" in result.stderr
+    assert "python -m demo.train" in result.stdout
+    project = tmp_path / "demo"
+    assert (project / "runs" / "smoke" / "best.keras").is_file()
+    for check in (
+        ["-m", "ruff", "check", "--no-cache", "."],
+        ["-m", "black", "--check", "."],
+    ):
+        outcome = run_in(project, *check)
+        assert outcome.returncode == 0, outcome.stdout + outcome.stderr
+    tests = run_in(project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    assert tests.returncode == 0, tests.stdout
+    assert re.search(r"\b\d+ passed", tests.stdout), tests.stdout
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        (
+            "--input-shape",
+            "12x12x3",
+            "--distance",
+            "cosine",
+            "--loss",
+            "binary_crossentropy",
+        ),
+        ("--distance", "l1", "--loss", "binary_crossentropy"),
+        ("--input-shape", "16x16x1", "--distance", "euclidean"),
+        ("--distance", "l1", "--embedding-dim", "4", "--margin", "2.0"),
+    ],
+    ids=[
+        "image-cosine-bce",
+        "vector-l1-bce",
+        "image-euclidean-contrastive",
+        "l1-margin2",
+    ],
+)
+def test_variants_pass_their_own_tests(render_project, flags) -> None:
+    project = render_project(*flags)
+    tests = run_in(project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    assert tests.returncode == 0, tests.stdout
+
+
+def test_train_command_on_user_data(render_project, tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "pairs.npz"
+    np.savez(
+        data,
+        left=rng.normal(size=(200, 32)),
+        right=rng.normal(size=(200, 32)),
+        label=rng.integers(0, 2, size=200),
+    )
+    project = render_project()
+    out = tmp_path / "run"
+    result = run_in(
+        project,
+        "-m",
+        "demo.train",
+        "--data",
+        str(data),
+        "--epochs",
+        "2",
+        "--output-dir",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Test: loss" in result.stdout
+    assert {"best.keras", "history.csv", "metrics.json", "logs"} <= {
+        p.name for p in out.iterdir()
+    }
+    bad = run_in(project, "-m", "demo.train", "--data", str(tmp_path / "nope.npz"))
+    assert bad.returncode != 0
+    assert "nope.npz does not exist" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -1,0 +1,137 @@
+"""Rendering through copier: the files produced, their content, and their quality."""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import black
+import pytest
+import tomllib
+import yaml
+from conftest import RenderProject
+
+from kgen.formatting import black_mode
+
+INPUT_SHAPES = ["32", "12x12x3"]
+DISTANCES = ["l1", "euclidean", "cosine"]
+LOSSES = ["contrastive", "binary_crossentropy"]
+VARIANTS = [
+    ("--input-shape", shape, "--distance", distance, "--loss", loss)
+    for shape, distance, loss in itertools.product(INPUT_SHAPES, DISTANCES, LOSSES)
+]
+COMMON_FILES = {
+    ".copier-answers.yml",
+    ".gitignore",
+    "README.md",
+    "pyproject.toml",
+    "demo/__init__.py",
+    "demo/config.py",
+    "demo/data.py",
+    "demo/layers.py",
+    "demo/model.py",
+    "demo/train.py",
+    "tests/conftest.py",
+    "tests/test_data.py",
+    "tests/test_model.py",
+    "tests/test_training.py",
+}
+
+
+def files_of(project: Path) -> set[str]:
+    return {str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_exact_file_set(render_project: RenderProject, loss: str) -> None:
+    extra = {"demo/losses.py", "demo/metrics.py"} if loss == "contrastive" else set()
+    assert files_of(render_project("--loss", loss)) == COMMON_FILES | extra
+
+
+@pytest.mark.parametrize("flags", VARIANTS, ids=lambda flags: "-".join(flags[1::2]))
+def test_output_is_clean_python(render_project: RenderProject, flags) -> None:
+    project = render_project(*flags)
+    mode = black_mode(project)
+    for path in project.rglob("*"):
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        for marker in ("{{", "}}", "{%", "%}", "{#", "#}"):
+            assert marker not in text, f"template leftover {marker} in {path}"
+        assert not path.name.endswith(".jinja")
+        if path.suffix == ".py":
+            ast.parse(text)
+            with pytest.raises(black.NothingChanged):  # black-stable
+                black.format_file_contents(text, fast=False, mode=mode)
+            assert "\n\n\n\n" not in text
+    lint = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout
+
+
+def model_config_defaults(project: Path) -> dict:
+    tree = ast.parse((project / "demo" / "config.py").read_text())
+    (model_config,) = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.ClassDef) and node.name == "ModelConfig"
+    ]
+    return {
+        node.target.id: ast.literal_eval(node.value)
+        for node in model_config.body
+        if isinstance(node, ast.AnnAssign)
+    }
+
+
+def test_answers_reach_the_config(render_project: RenderProject) -> None:
+    project = render_project(
+        "--input-shape", "28x28x1", "--encoder-depth", "3", "--margin", "2.5"
+    )
+    assert model_config_defaults(project) == {
+        "input_shape": (28, 28, 1),
+        "encoder_depth": 3,
+        "encoder_width": 64,
+        "embedding_dim": 16,
+        "margin": 2.5,
+    }
+    assert "Conv2D" in (project / "demo" / "model.py").read_text()
+
+
+def test_answers_file_records_every_answer(
+    render_project: RenderProject, template: Path
+) -> None:
+    project = render_project("--distance", "cosine", "--epochs", "7")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_src_path"] == str(template)
+    assert answers["pattern"] == "siamese"
+    assert answers["project_name"] == "demo"
+    assert answers["package_name"] == "demo"
+    assert answers["distance"] == "cosine"
+    assert answers["epochs"] == 7
+    assert answers["margin"] == 1.0
+
+
+def test_free_text_lands_escaped(render_project: RenderProject) -> None:
+    text = 'Pairs of "quoted" \\ back\\slashes, {{ braces }} and ünïcode'
+    project = render_project("--description", text, "--author", 'O\'Brien "Bob"')
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["description"] == text
+    assert pyproject["project"]["authors"] == [{"name": 'O\'Brien "Bob"'}]
+    assert text in (project / "README.md").read_text()
+
+
+def test_the_generated_pyproject_is_complete(render_project: RenderProject) -> None:
+    pyproject = tomllib.loads((render_project() / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == "demo"
+    assert "authors" not in pyproject["project"]
+    assert any(dep.startswith("keras") for dep in pyproject["project"]["dependencies"])
+    assert {"cpu", "cuda", "dev"} <= set(pyproject["project"]["optional-dependencies"])
+    assert pyproject["tool"]["setuptools"]["packages"] == ["demo"]
+    assert pyproject["tool"]["pytest"]["ini_options"]["pythonpath"] == ["."]
