@@ -31,7 +31,9 @@ app = typer.Typer(
 )
 
 PROJECT = "Project"
-MODEL = "Model"
+INPUT = "Input"
+SIAMESE = "Pattern: siamese"
+PARALLEL = "Pattern: parallel"
 TRAINING = "Training defaults"
 RUN = "Run"
 
@@ -90,7 +92,8 @@ def _ask(question: Any, default: Any, problem: str | None) -> Any:
         "Examples:\n\n"
         "  kgen new siamese demo --yes\n\n"
         "  kgen new siamese faces --input-shape 32x32x3 --distance cosine\n\n"
-        "  kgen new siamese pairs --loss binary_crossentropy --embedding-dim 32"
+        "  kgen new siamese pairs --loss binary_crossentropy --embedding-dim 32\n\n"
+        "  kgen new parallel wide --branches 4 --merge weighted_average"
     )
 )
 def new(
@@ -129,37 +132,79 @@ def new(
         str | None,
         typer.Option(
             help="One input's shape: a width (32) or HxWxC for images (28x28x1).",
-            rich_help_panel=MODEL,
+            rich_help_panel=INPUT,
         ),
     ] = None,
     encoder_depth: Annotated[
         int | None,
         typer.Option(
             help="Hidden layers (vectors) or conv blocks (images) in the encoder.",
-            rich_help_panel=MODEL,
+            rich_help_panel=SIAMESE,
         ),
     ] = None,
     encoder_width: Annotated[
         int | None,
-        typer.Option(help="Units or filters per encoder layer.", rich_help_panel=MODEL),
+        typer.Option(
+            help="Units or filters per encoder layer.", rich_help_panel=SIAMESE
+        ),
     ] = None,
     embedding_dim: Annotated[
         int | None,
-        typer.Option(help="Size of the embedding.", rich_help_panel=MODEL),
+        typer.Option(help="Size of the embedding.", rich_help_panel=SIAMESE),
     ] = None,
     distance: Annotated[
         Literal["l1", "euclidean", "cosine"] | None,
         typer.Option(
-            help="Distance between embeddings (siamese).", rich_help_panel=MODEL
+            help="Distance between embeddings (siamese).", rich_help_panel=SIAMESE
         ),
     ] = None,
     loss: Annotated[
         Literal["contrastive", "binary_crossentropy"] | None,
-        typer.Option(help="Training loss (siamese).", rich_help_panel=MODEL),
+        typer.Option(help="Training loss (siamese).", rich_help_panel=SIAMESE),
     ] = None,
     margin: Annotated[
         float | None,
-        typer.Option(help="Margin of the contrastive loss.", rich_help_panel=MODEL),
+        typer.Option(help="Margin of the contrastive loss.", rich_help_panel=SIAMESE),
+    ] = None,
+    branches: Annotated[
+        int | None,
+        typer.Option(help="Parallel branches, 1 to 32.", rich_help_panel=PARALLEL),
+    ] = None,
+    branch_depth: Annotated[
+        int | None,
+        typer.Option(help="Dense layers per branch.", rich_help_panel=PARALLEL),
+    ] = None,
+    branch_width: Annotated[
+        int | None,
+        typer.Option(help="Units per branch layer.", rich_help_panel=PARALLEL),
+    ] = None,
+    activation: Annotated[
+        Literal["relu", "gelu", "silu", "tanh"] | None,
+        typer.Option(help="Hidden activation.", rich_help_panel=PARALLEL),
+    ] = None,
+    shared_weights: Annotated[
+        bool | None,
+        typer.Option(
+            help="One stack shared by all branches, each reading its own input slice.",
+            rich_help_panel=PARALLEL,
+        ),
+    ] = None,
+    merge: Annotated[
+        Literal[
+            "concat",
+            "add",
+            "subtract",
+            "multiply",
+            "average",
+            "maximum",
+            "weighted_average",
+        ]
+        | None,
+        typer.Option(help="How branch outputs combine.", rich_help_panel=PARALLEL),
+    ] = None,
+    num_classes: Annotated[
+        int | None,
+        typer.Option(help="Classes of the head.", rich_help_panel=PARALLEL),
     ] = None,
     epochs: Annotated[
         int | None,

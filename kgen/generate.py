@@ -36,6 +36,7 @@ def render(template: Path, dest: Path, answers: Mapping[str, Any]) -> Path:
     """
     import copier
     from copier.errors import CopierError
+    from jinja2 import TemplateError
 
     dest = dest.absolute()
     check_destination(dest)
@@ -52,9 +53,11 @@ def render(template: Path, dest: Path, answers: Mapping[str, Any]) -> Path:
                 quiet=True,
                 unsafe=False,
             )
-        except (CopierError, ValueError) as error:
-            message = " ".join(str(error).split())
-            raise KgenError(f"copier could not render {template}: {message}") from None
+        except (CopierError, TemplateError, ValueError) as error:
+            message = " ".join(f"{type(error).__name__}: {error}".split())
+            raise KgenError(
+                f"{template} failed to render ({message}); fix the template"
+            ) from None
         format_tree(staging)
         staging.chmod(0o777 & ~_umask())  # mkdtemp made it private
         if dest.is_dir():

@@ -146,35 +146,53 @@ class Questionnaire:
                 f"the template asks: {', '.join(sorted(names))}"
             )
         answers: dict[str, Any] = {}
+        # What templates see: the answers plus the hidden values of questions whose
+        # `when` is false (copier computes those from their defaults, unrecorded).
+        context: dict[str, Any] = {}
         for question in self.questions:
-            applies = self._truthy(self.render(question.when, answers))
-            if not applies:
+            if not self._truthy(self.render(question.when, context)):
                 if question.name in given:
                     raise KgenError(
                         f"{question.flag} does not apply to this project "
                         f"(it needs {_condition(question.when)}); drop it"
                     )
+                if question.default is not None:
+                    hidden = self.default(question, context)
+                    context[question.name] = CASTS[question.type](hidden)
                 continue
             if question.name in given:
-                answers[question.name] = self.check(
-                    question, given[question.name], answers
+                value = self.check(question, given[question.name], context)
+            elif ask is None:
+                value = self.check(
+                    question, self._default(question, context, defaults), context
                 )
-                continue
-            if defaults and question.name in defaults:
-                default = defaults[question.name]
             else:
-                default = self.default(question, answers)
-            if ask is None:
-                answers[question.name] = self.check(question, default, answers)
-                continue
-            problem = None
-            while question.name not in answers:
-                reply = ask(question, default, problem)
-                try:
-                    answers[question.name] = self.check(question, reply, answers)
-                except KgenError as error:
-                    problem = str(error)
+                value = self._ask_until_valid(
+                    question, self._default(question, context, defaults), context, ask
+                )
+            answers[question.name] = context[question.name] = value
         return answers
+
+    def _default(
+        self,
+        question: Question,
+        context: Mapping[str, Any],
+        overrides: Mapping[str, Any] | None,
+    ) -> Any:
+        if overrides and question.name in overrides:
+            return overrides[question.name]
+        return self.default(question, context)
+
+    def _ask_until_valid(
+        self, question: Question, default: Any, context: Mapping[str, Any], ask: Ask
+    ) -> Any:
+        problem = None
+        while True:
+            reply = ask(question, default, problem)
+            try:
+                return self.check(question, reply, context)
+            except KgenError as error:
+                problem = str(error)
 
     def default(self, question: Question, answers: Mapping[str, Any]) -> Any:
         """The question's default, rendered against the answers so far."""

@@ -46,10 +46,16 @@ def render_project(tmp_path_factory: pytest.TempPathFactory) -> RenderProject:
     cache: dict[tuple[str, ...], Path] = {}
 
     def render(*flags: str) -> Path:
+        """`kgen new siamese FLAGS`, or `kgen new parallel` if FLAGS start so."""
+        pattern, flags_ = (
+            ("parallel", flags[1:])
+            if flags[:1] == ("parallel",)
+            else ("siamese", flags)
+        )
         if flags not in cache:
             dest = tmp_path_factory.mktemp("project") / "demo"
             result = CliRunner().invoke(
-                app, ["new", "siamese", str(dest), "--yes", "--no-smoke", *flags]
+                app, ["new", pattern, str(dest), "--yes", "--no-smoke", *flags_]
             )
             assert result.exit_code == 0, result.output
             cache[flags] = dest

@@ -19,10 +19,20 @@ from kgen.formatting import black_mode
 INPUT_SHAPES = ["32", "12x12x3"]
 DISTANCES = ["l1", "euclidean", "cosine"]
 LOSSES = ["contrastive", "binary_crossentropy"]
-VARIANTS = [
-    ("--input-shape", shape, "--distance", distance, "--loss", loss)
-    for shape, distance, loss in itertools.product(INPUT_SHAPES, DISTANCES, LOSSES)
-]
+VARIANTS = (
+    [
+        ("--input-shape", shape, "--distance", distance, "--loss", loss)
+        for shape, distance, loss in itertools.product(INPUT_SHAPES, DISTANCES, LOSSES)
+    ]
+    + [
+        ("parallel", "--branches", branches, "--merge", merge)
+        for branches, merge in itertools.product(
+            ["2", "3"],
+            ["concat", "add", "multiply", "average", "maximum", "weighted_average"],
+        )
+    ]
+    + [("parallel", "--branches", "1"), ("parallel", "--merge", "subtract")]
+)
 COMMON_FILES = {
     ".copier-answers.yml",
     ".gitignore",
@@ -31,12 +41,13 @@ COMMON_FILES = {
     "demo/__init__.py",
     "demo/config.py",
     "demo/data.py",
-    "demo/layers.py",
     "demo/model.py",
     "demo/train.py",
     "tests/conftest.py",
     "tests/test_data.py",
+    "tests/test_gradients.py",
     "tests/test_model.py",
+    "tests/test_saving.py",
     "tests/test_training.py",
 }
 
@@ -45,13 +56,22 @@ def files_of(project: Path) -> set[str]:
     return {str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()}
 
 
-@pytest.mark.parametrize("loss", LOSSES)
-def test_exact_file_set(render_project: RenderProject, loss: str) -> None:
-    extra = {"demo/losses.py", "demo/metrics.py"} if loss == "contrastive" else set()
-    assert files_of(render_project("--loss", loss)) == COMMON_FILES | extra
+@pytest.mark.parametrize(
+    ("flags", "extra"),
+    [
+        (("--loss", "contrastive"), {"layers", "losses", "metrics"}),
+        (("--loss", "binary_crossentropy"), {"layers"}),
+        (("parallel",), set()),
+        (("parallel", "--merge", "weighted_average"), {"layers"}),
+        (("parallel", "--shared-weights", "--branches", "4"), {"layers"}),
+    ],
+)
+def test_exact_file_set(render_project: RenderProject, flags, extra) -> None:
+    expected = COMMON_FILES | {f"demo/{name}.py" for name in extra}
+    assert files_of(render_project(*flags)) == expected
 
 
-@pytest.mark.parametrize("flags", VARIANTS, ids=lambda flags: "-".join(flags[1::2]))
+@pytest.mark.parametrize("flags", VARIANTS, ids="-".join)
 def test_output_is_clean_python(render_project: RenderProject, flags) -> None:
     project = render_project(*flags)
     mode = black_mode(project)
