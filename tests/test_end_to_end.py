@@ -28,8 +28,11 @@ def run_in(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_kgen_new_smoke_trains_and_the_project_passes_its_checks(tmp_path: Path):
-    result = kgen("new", "siamese", str(tmp_path / "demo"), "--yes")
+@pytest.mark.parametrize("pattern", ["siamese", "parallel"])
+def test_kgen_new_smoke_trains_and_the_project_passes_its_checks(
+    tmp_path: Path, pattern: str
+) -> None:
+    result = kgen("new", pattern, str(tmp_path / "demo"), "--yes")
     assert result.returncode == 0, result.stderr
     assert "Smoke-trained: loss" in result.stderr
     assert "python -m demo.train" in result.stdout

@@ -1,0 +1,109 @@
+"""Labelled vectors for the classifier: a built-in learnable task, or your own data.
+
+Your own data is a `.npz` file with two arrays of equal length n:
+
+    features  float, shape (n, 32)
+    label     int, shape (n,), each in 0..2
+
+    numpy.savez("data.npz", features=features, label=label)
+"""
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from parallel.config import ModelConfig
+
+Data = tuple[dict[str, np.ndarray], np.ndarray]
+
+
+class DataError(ValueError):
+    """A data file that does not match the documented format."""
+
+
+def read_npz(path, input_shapes: dict[str, tuple[int, ...]], target: str) -> Data:
+    """Read the input arrays named in `input_shapes` and the `target` array."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(
+            f"{path} does not exist; pass a .npz file (format: see data.py)"
+        )
+    names = [*input_shapes, target]
+    with np.load(path) as arrays:
+        missing = sorted(set(names) - set(arrays.files))
+        if missing:
+            raise DataError(
+                f"{path} lacks the arrays {missing}; it needs {', '.join(names)}"
+            )
+        inputs = {name: arrays[name].astype("float32") for name in input_shapes}
+        targets = arrays[target]
+    for name, shape in input_shapes.items():
+        if inputs[name].shape != (len(targets), *shape):
+            raise DataError(
+                f"{path}: '{name}' has shape {inputs[name].shape}, expected "
+                f"{(len(targets), *shape)} to match {len(targets)} '{target}' values"
+            )
+    return inputs, targets
+
+
+def split(data: Data, validation=0.1, test=0.1, seed=0) -> tuple[Data, Data, Data]:
+    """Shuffle examples and split them into train, validation and test parts."""
+    inputs, targets = data
+    order = np.random.default_rng(seed).permutation(len(targets))
+    num_test, num_validation = int(len(targets) * test), int(len(targets) * validation)
+    test_idx, validation_idx, train_idx = np.split(
+        order, [num_test, num_test + num_validation]
+    )
+    return tuple(
+        ({name: array[idx] for name, array in inputs.items()}, targets[idx])
+        for idx in (train_idx, validation_idx, test_idx)
+    )
+
+
+def to_dataset(
+    part: Data, batch_size: int, training: bool = False, seed: int = 0
+) -> tf.data.Dataset:
+    """Batches of one part of the data; for training, shuffled and repeated forever."""
+    dataset = tf.data.Dataset.from_tensor_slices(part).cache()
+    if training:
+        dataset = dataset.shuffle(len(part[1]), seed=seed).repeat()
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def make_synthetic_data(num_examples, input_shape, num_classes, seed=0) -> Data:
+    """Gaussian points labelled by the random direction they align with most.
+
+    The label is argmax_k |<x, direction_k>|: the absolute value makes the classes
+    not linearly separable, so a linear model stays near chance while the
+    branches learn the task.
+    """
+    rng = np.random.default_rng(seed)
+    features = rng.normal(size=(num_examples, *input_shape)).astype("float32")
+    directions = rng.normal(size=(num_classes, input_shape[-1]))
+    labels = np.abs(features @ directions.T).argmax(axis=-1)
+    return {"features": features}, labels.astype("int32")
+
+
+def load_data(path, input_shape, num_classes) -> Data:
+    """Read labelled vectors from a `.npz` file in the format of the docstring."""
+    inputs, labels = read_npz(path, {"features": input_shape}, "label")
+    labels = labels.reshape(-1)
+    if (
+        not np.issubdtype(labels.dtype, np.integer)
+        or not ((labels >= 0) & (labels < num_classes)).all()
+    ):
+        raise DataError(
+            f"{path}: 'label' must hold integer classes from 0 to {num_classes - 1}"
+        )
+    return inputs, labels.astype("int32")
+
+
+def load_splits(data_path=None, seed=0) -> tuple[Data, Data, Data]:
+    """Train, validation and test data from `data_path`, or built-in data if None."""
+    config = ModelConfig()
+    if data_path is None:
+        data = make_synthetic_data(8192, config.input_shape, config.num_classes, seed)
+    else:
+        data = load_data(data_path, config.input_shape, config.num_classes)
+    return split(data, seed=seed)

@@ -1,0 +1,46 @@
+"""A classifier whose parallel branches read one input and merge into one head."""
+
+import keras
+
+from parallel.config import ModelConfig
+
+
+def build_branch(config: ModelConfig, name: str) -> keras.Sequential:
+    """One branch: a stack of Dense layers."""
+    return keras.Sequential(
+        [
+            keras.layers.Dense(config.branch_width, activation=config.activation)
+            for _ in range(config.branch_depth)
+        ],
+        name=name,
+    )
+
+
+def build_model(config: ModelConfig | None = None) -> keras.Model:
+    """Map `features` to class probabilities through the parallel branches."""
+    config = config or ModelConfig()
+    features = keras.Input(shape=config.input_shape, name="features")
+    outputs = [
+        build_branch(config, name=f"branch_{index}")(features)
+        for index in range(config.branches)
+    ]
+    merged = keras.layers.Concatenate(name="merge")(outputs)
+    hidden = keras.layers.Dense(
+        config.branch_width, activation=config.activation, name="head"
+    )(merged)
+    probabilities = keras.layers.Dense(
+        config.num_classes, activation="softmax", name="class_probabilities"
+    )(hidden)
+    return keras.Model(features, probabilities, name="parallel")
+
+
+def compile_model(
+    model: keras.Model, config: ModelConfig | None = None, learning_rate: float = 0.003
+) -> keras.Model:
+    """Attach the optimizer, the loss and the accuracy metric."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    return model

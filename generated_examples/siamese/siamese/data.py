@@ -1,0 +1,119 @@
+"""Pairs for the siamese network: a built-in learnable task, or your own pairs.
+
+Labels follow one convention across this project (data, loss, metric, README):
+1 means both items of a pair are of the same class, 0 means they are not.
+
+Your own pairs are a `.npz` file with three arrays of equal length n:
+
+    left   float, shape (n, 32)   first item of each pair
+    right  float, shape (n, 32)   second item of each pair
+    label  0 or 1, shape (n,)  1 = same class
+
+    numpy.savez("pairs.npz", left=left, right=right, label=label)
+"""
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from siamese.config import ModelConfig
+
+Data = tuple[dict[str, np.ndarray], np.ndarray]
+
+
+class DataError(ValueError):
+    """A data file that does not match the documented format."""
+
+
+def read_npz(path, input_shapes: dict[str, tuple[int, ...]], target: str) -> Data:
+    """Read the input arrays named in `input_shapes` and the `target` array."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(
+            f"{path} does not exist; pass a .npz file (format: see data.py)"
+        )
+    names = [*input_shapes, target]
+    with np.load(path) as arrays:
+        missing = sorted(set(names) - set(arrays.files))
+        if missing:
+            raise DataError(
+                f"{path} lacks the arrays {missing}; it needs {', '.join(names)}"
+            )
+        inputs = {name: arrays[name].astype("float32") for name in input_shapes}
+        targets = arrays[target]
+    for name, shape in input_shapes.items():
+        if inputs[name].shape != (len(targets), *shape):
+            raise DataError(
+                f"{path}: '{name}' has shape {inputs[name].shape}, expected "
+                f"{(len(targets), *shape)} to match {len(targets)} '{target}' values"
+            )
+    return inputs, targets
+
+
+def split(data: Data, validation=0.1, test=0.1, seed=0) -> tuple[Data, Data, Data]:
+    """Shuffle examples and split them into train, validation and test parts."""
+    inputs, targets = data
+    order = np.random.default_rng(seed).permutation(len(targets))
+    num_test, num_validation = int(len(targets) * test), int(len(targets) * validation)
+    test_idx, validation_idx, train_idx = np.split(
+        order, [num_test, num_test + num_validation]
+    )
+    return tuple(
+        ({name: array[idx] for name, array in inputs.items()}, targets[idx])
+        for idx in (train_idx, validation_idx, test_idx)
+    )
+
+
+def to_dataset(
+    part: Data, batch_size: int, training: bool = False, seed: int = 0
+) -> tf.data.Dataset:
+    """Batches of one part of the data; for training, shuffled and repeated forever."""
+    dataset = tf.data.Dataset.from_tensor_slices(part).cache()
+    if training:
+        dataset = dataset.shuffle(len(part[1]), seed=seed).repeat()
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def make_synthetic_pairs(
+    num_pairs, input_shape, num_classes=8, noise=0.75, seed=0
+) -> Data:
+    """Pairs of noisy samples around one random prototype per class.
+
+    Half of the pairs share a class (label 1). The noise hides the class from a
+    raw distance; a trained encoder sees through it.
+    """
+    rng = np.random.default_rng(seed)
+    prototypes = rng.normal(size=(num_classes, *input_shape))
+    left_class = rng.integers(num_classes, size=num_pairs)
+    same = rng.random(num_pairs) < 0.5
+    offset = rng.integers(1, num_classes, size=num_pairs)
+    right_class = np.where(same, left_class, (left_class + offset) % num_classes)
+    inputs = {
+        side: (
+            prototypes[classes] + noise * rng.normal(size=(num_pairs, *input_shape))
+        ).astype("float32")
+        for side, classes in (("left", left_class), ("right", right_class))
+    }
+    return inputs, same.astype("float32")
+
+
+def load_pairs(path, input_shape) -> Data:
+    """Read pairs from a `.npz` file in the format of this module's docstring."""
+    inputs, labels = read_npz(
+        path, {"left": input_shape, "right": input_shape}, "label"
+    )
+    labels = labels.astype("float32").reshape(-1)
+    if not np.isin(labels, (0.0, 1.0)).all():
+        raise DataError(f"{path}: 'label' must hold only 0 (different) and 1 (same)")
+    return inputs, labels
+
+
+def load_splits(data_path=None, seed=0) -> tuple[Data, Data, Data]:
+    """Train, validation and test pairs from `data_path`, or built-in pairs if None."""
+    input_shape = ModelConfig().input_shape
+    if data_path is None:
+        pairs = make_synthetic_pairs(8192, input_shape, seed=seed)
+    else:
+        pairs = load_pairs(data_path, input_shape)
+    return split(pairs, seed=seed)

@@ -1,0 +1,46 @@
+"""generated_examples/ must be exactly what the template renders today."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from kgen.patterns import PATTERNS
+
+spec = importlib.util.spec_from_file_location(
+    "regenerate_examples", ROOT / "scripts" / "regenerate_examples.py"
+)
+regenerate = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(regenerate)
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def test_every_pattern_is_in_the_gallery() -> None:
+    assert sorted(p.name for p in (ROOT / "generated_examples").iterdir()) == sorted(
+        PATTERNS
+    )
+
+
+@pytest.mark.parametrize("pattern", list(PATTERNS))
+def test_gallery_matches_the_template(pattern: str, tmp_path: Path) -> None:
+    fresh = tree(regenerate.render_example(pattern, tmp_path / pattern))
+    checked_in = tree(ROOT / "generated_examples" / pattern)
+    stale = sorted(
+        name
+        for name in fresh.keys() | checked_in.keys()
+        if fresh.get(name) != checked_in.get(name)
+    )
+    assert not stale, (
+        f"generated_examples/{pattern} is out of date ({', '.join(stale)}); "
+        "run: python scripts/regenerate_examples.py"
+    )
