@@ -96,16 +96,17 @@ def test_output_is_clean_python(render_project: RenderProject, flags) -> None:
     assert lint.returncode == 0, lint.stdout
 
 
-def model_config_defaults(project: Path) -> dict:
+def config_defaults(project: Path, name: str) -> dict:
+    """The field defaults of the dataclass `name` in the project's config.py."""
     tree = ast.parse((project / "demo" / "config.py").read_text())
-    (model_config,) = [
+    (dataclass,) = [
         node
         for node in tree.body
-        if isinstance(node, ast.ClassDef) and node.name == "ModelConfig"
+        if isinstance(node, ast.ClassDef) and node.name == name
     ]
     return {
         node.target.id: ast.literal_eval(node.value)
-        for node in model_config.body
+        for node in dataclass.body
         if isinstance(node, ast.AnnAssign)
     }
 
@@ -114,14 +115,21 @@ def test_answers_reach_the_config(render_project: RenderProject) -> None:
     project = render_project(
         "--input-shape", "28x28x1", "--encoder-depth", "3", "--margin", "2.5"
     )
-    assert model_config_defaults(project) == {
+    assert config_defaults(project, "ModelConfig") == {
         "input_shape": (28, 28, 1),
         "encoder_depth": 3,
         "encoder_width": 64,
         "embedding_dim": 16,
-        "margin": 2.5,
     }
+    assert config_defaults(project, "TrainConfig")["margin"] == 2.5
     assert "Conv2D" in (project / "demo" / "model.py").read_text()
+
+
+def test_pattern_presets_reach_the_config(render_project: RenderProject) -> None:
+    train = config_defaults(render_project("parallel"), "TrainConfig")
+    assert train["learning_rate"] == 0.003
+    assert "margin" not in train
+    assert config_defaults(render_project(), "TrainConfig")["learning_rate"] == 0.001
 
 
 def test_answers_file_records_every_answer(

@@ -2,7 +2,7 @@
 
 import keras
 
-from parallel.config import ModelConfig
+from parallel.config import ModelConfig, TrainConfig
 
 
 def build_branch(config: ModelConfig, name: str) -> keras.Sequential:
@@ -34,12 +34,11 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
     return keras.Model(features, probabilities, name="parallel")
 
 
-def compile_model(
-    model: keras.Model, config: ModelConfig | None = None, learning_rate: float = 0.003
-) -> keras.Model:
+def compile_model(model: keras.Model, config: TrainConfig | None = None) -> keras.Model:
     """Attach the optimizer, the loss and the accuracy metric."""
+    config = config or TrainConfig()
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=keras.optimizers.Adam(config.learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )

@@ -26,8 +26,7 @@ def train(config: TrainConfig) -> dict[str, float]:
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
 
-    model_config = ModelConfig()
-    model = compile_model(build_model(model_config), model_config, config.learning_rate)
+    model = compile_model(build_model(ModelConfig()), config)
     callbacks = [
         keras.callbacks.EarlyStopping(
             patience=config.patience, restore_best_weights=True

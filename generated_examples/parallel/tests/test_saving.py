@@ -7,7 +7,7 @@ from parallel.model import build_model, compile_model
 
 def test_keras_file_round_trip(config, batch, tmp_path):
     inputs, targets = batch
-    model = compile_model(build_model(config), config)
+    model = compile_model(build_model(config))
     model.fit(inputs, targets, epochs=1, verbose=0)
     model.save(tmp_path / "model.keras")
     reloaded = keras.models.load_model(tmp_path / "model.keras")  # safe_mode=True

@@ -11,7 +11,6 @@ class ModelConfig:
     encoder_depth: int = 2
     encoder_width: int = 64
     embedding_dim: int = 16
-    margin: float = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,6 +20,7 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 64
     learning_rate: float = 0.001
+    margin: float = 1.0
     data_path: str | None = None
     output_dir: str = "runs/latest"
     steps_per_epoch: int | None = None

@@ -2,7 +2,7 @@
 
 import keras
 
-from siamese.config import ModelConfig
+from siamese.config import ModelConfig, TrainConfig
 from siamese.layers import EuclideanDistance
 from siamese.losses import ContrastiveLoss
 from siamese.metrics import DistanceAccuracy
@@ -31,13 +31,11 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
     return keras.Model({"left": left, "right": right}, distance, name="siamese")
 
 
-def compile_model(
-    model: keras.Model, config: ModelConfig | None = None, learning_rate: float = 0.001
-) -> keras.Model:
+def compile_model(model: keras.Model, config: TrainConfig | None = None) -> keras.Model:
     """Attach the optimizer, the loss and the pair accuracy metric."""
-    config = config or ModelConfig()
+    config = config or TrainConfig()
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=keras.optimizers.Adam(config.learning_rate),
         loss=ContrastiveLoss(margin=config.margin),
         # Pairs closer than half the margin are called "same".
         metrics=[DistanceAccuracy(threshold=config.margin / 2)],

@@ -26,8 +26,7 @@ def train(config: TrainConfig) -> dict[str, float]:
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
 
-    model_config = ModelConfig()
-    model = compile_model(build_model(model_config), model_config, config.learning_rate)
+    model = compile_model(build_model(ModelConfig()), config)
     callbacks = [
         keras.callbacks.EarlyStopping(
             patience=config.patience, restore_best_weights=True
@@ -67,6 +66,12 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=defaults.margin,
+        help="contrastive margin: different pairs are pushed this far apart",
+    )
     parser.add_argument(
         "--data",
         dest="data_path",

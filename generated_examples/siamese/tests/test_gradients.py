@@ -5,7 +5,7 @@ from siamese.model import build_model, compile_model
 
 
 def test_every_weight_gets_a_gradient(config, batch):
-    model = compile_model(build_model(config), config)
+    model = compile_model(build_model(config))
     # One plain SGD step moves each weight by -lr * gradient: a weight that
     # stays put received no gradient.
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss=model.loss)
