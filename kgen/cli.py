@@ -34,6 +34,8 @@ PROJECT = "Project"
 INPUT = "Input"
 SIAMESE = "Pattern: siamese"
 PARALLEL = "Pattern: parallel"
+MULTI_INPUT = "Pattern: multi-input"
+CLASSIFIERS = "Patterns: parallel, multi-input"
 TRAINING = "Training defaults"
 RUN = "Run"
 
@@ -93,7 +95,8 @@ def _ask(question: Any, default: Any, problem: str | None) -> Any:
         "  kgen new siamese demo --yes\n\n"
         "  kgen new siamese faces --input-shape 32x32x3 --distance cosine\n\n"
         "  kgen new siamese pairs --loss binary_crossentropy --embedding-dim 32\n\n"
-        "  kgen new parallel wide --branches 4 --merge weighted_average"
+        "  kgen new parallel wide --branches 4 --merge weighted_average\n\n"
+        "  kgen new multi-input sensors --input-widths 10,15,4"
     )
 )
 def new(
@@ -166,6 +169,20 @@ def new(
         float | None,
         typer.Option(help="Margin of the contrastive loss.", rich_help_panel=SIAMESE),
     ] = None,
+    input_widths: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated widths of the inputs, e.g. 10,15.",
+            rich_help_panel=MULTI_INPUT,
+        ),
+    ] = None,
+    shared_width: Annotated[
+        int | None,
+        typer.Option(
+            help="Width of the shared layer and of each input's projection.",
+            rich_help_panel=MULTI_INPUT,
+        ),
+    ] = None,
     branches: Annotated[
         int | None,
         typer.Option(help="Parallel branches, 1 to 32.", rich_help_panel=PARALLEL),
@@ -180,7 +197,7 @@ def new(
     ] = None,
     activation: Annotated[
         Literal["relu", "gelu", "silu", "tanh"] | None,
-        typer.Option(help="Hidden activation.", rich_help_panel=PARALLEL),
+        typer.Option(help="Hidden activation.", rich_help_panel=CLASSIFIERS),
     ] = None,
     shared_weights: Annotated[
         bool | None,
@@ -204,7 +221,7 @@ def new(
     ] = None,
     num_classes: Annotated[
         int | None,
-        typer.Option(help="Classes of the head.", rich_help_panel=PARALLEL),
+        typer.Option(help="Classes of the head.", rich_help_panel=CLASSIFIERS),
     ] = None,
     epochs: Annotated[
         int | None,

@@ -7,4 +7,5 @@ these match the `pattern` choices of `templates/keras/copier.yml`.
 PATTERNS: dict[str, str] = {
     "siamese": "two inputs through one shared encoder, scored by a distance",
     "parallel": "N branches over one input, merged into one classification head",
+    "multi-input": "one layer shared across several inputs of different widths",
 }

@@ -122,6 +122,7 @@ class Questionnaire:
         self.env = SandboxedEnvironment(
             extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"]
         )
+        self._compiled: dict[str, Any] = {}
 
     def resolve(
         self,
@@ -228,7 +229,9 @@ class Questionnaire:
         """Render a templated string against the answers; other values pass through."""
         if not isinstance(value, str) or "{" not in value:
             return value
-        return self.env.from_string(value).render(**answers)
+        if value not in self._compiled:
+            self._compiled[value] = self.env.from_string(value)
+        return self._compiled[value].render(**answers)
 
     @staticmethod
     def _truthy(value: Any) -> bool:

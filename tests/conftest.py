@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kgen.cli import app, builtin_template
+from kgen.patterns import PATTERNS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,12 +47,10 @@ def render_project(tmp_path_factory: pytest.TempPathFactory) -> RenderProject:
     cache: dict[tuple[str, ...], Path] = {}
 
     def render(*flags: str) -> Path:
-        """`kgen new siamese FLAGS`, or `kgen new parallel` if FLAGS start so."""
-        pattern, flags_ = (
-            ("parallel", flags[1:])
-            if flags[:1] == ("parallel",)
-            else ("siamese", flags)
-        )
+        """`kgen new siamese FLAGS`; a first flag naming a pattern picks that one."""
+        pattern, flags_ = "siamese", flags
+        if flags and flags[0] in PATTERNS:
+            pattern, flags_ = flags[0], flags[1:]
         if flags not in cache:
             dest = tmp_path_factory.mktemp("project") / "demo"
             result = CliRunner().invoke(

@@ -31,7 +31,16 @@ VARIANTS = (
             ["concat", "add", "multiply", "average", "maximum", "weighted_average"],
         )
     ]
-    + [("parallel", "--branches", "1"), ("parallel", "--merge", "subtract")]
+    + [
+        ("parallel", "--branches", "1"),
+        ("parallel", "--merge", "subtract"),
+        ("multi-input",),
+        ("multi-input", "--input-widths", "3,7,12,1"),
+        # The longest names the template accepts still give lines black and ruff accept.
+        ("--package-name", "p" * 40, "--loss", "contrastive"),
+        ("parallel", "--package-name", "p" * 40, "--merge", "weighted_average"),
+        ("multi-input", "--package-name", "p" * 40),
+    ]
 )
 COMMON_FILES = {
     ".copier-answers.yml",
@@ -64,6 +73,7 @@ def files_of(project: Path) -> set[str]:
         (("parallel",), set()),
         (("parallel", "--merge", "weighted_average"), {"layers"}),
         (("parallel", "--shared-weights", "--branches", "4"), {"layers"}),
+        (("multi-input",), set()),
     ],
 )
 def test_exact_file_set(render_project: RenderProject, flags, extra) -> None:

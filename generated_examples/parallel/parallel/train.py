@@ -1,4 +1,7 @@
-"""Train the parallel model and evaluate it: `python -m parallel.train --help`."""
+"""Train the parallel model and evaluate it on held-out data.
+
+python -m parallel.train --help
+"""
 
 import argparse
 import json
@@ -60,7 +63,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(
         prog="python -m parallel.train",
-        description="Train the parallel model, then evaluate it on a held-out split.",
+        description="Train the parallel model and evaluate it on held-out data.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--epochs", type=int, default=defaults.epochs)

@@ -15,7 +15,7 @@ class ModelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """One training run; every field is a flag of `python -m siamese.train`."""
+    """One training run; every field is also a flag of the `train` command."""
 
     epochs: int = 20
     batch_size: int = 64

@@ -1,0 +1,114 @@
+"""Labelled examples with several inputs: a built-in learnable task, or your own data.
+
+Your own data is a `.npz` file with one float array per input and the labels, all
+of the same length n:
+
+    input_0  float, shape (n, 10)
+    input_1  float, shape (n, 15)
+    label  int, shape (n,), each in 0..2
+
+    numpy.savez("data.npz", label=label, **inputs)  # inputs: {"input_0": ..., ...}
+"""
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from multi_input.config import ModelConfig
+
+Data = tuple[dict[str, np.ndarray], np.ndarray]
+
+
+class DataError(ValueError):
+    """A data file that does not match the documented format."""
+
+
+def read_npz(path, input_shapes: dict[str, tuple[int, ...]], target: str) -> Data:
+    """Read the input arrays named in `input_shapes` and the `target` array."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(
+            f"{path} does not exist; pass a .npz file (format: see data.py)"
+        )
+    names = [*input_shapes, target]
+    with np.load(path) as arrays:
+        missing = sorted(set(names) - set(arrays.files))
+        if missing:
+            raise DataError(
+                f"{path} lacks the arrays {missing}; it needs {', '.join(names)}"
+            )
+        inputs = {name: arrays[name].astype("float32") for name in input_shapes}
+        targets = arrays[target]
+    for name, shape in input_shapes.items():
+        if inputs[name].shape != (len(targets), *shape):
+            raise DataError(
+                f"{path}: '{name}' has shape {inputs[name].shape}, expected "
+                f"{(len(targets), *shape)} to match {len(targets)} '{target}' values"
+            )
+    return inputs, targets
+
+
+def split(data: Data, validation=0.1, test=0.1, seed=0) -> tuple[Data, Data, Data]:
+    """Shuffle examples and split them into train, validation and test parts."""
+    inputs, targets = data
+    order = np.random.default_rng(seed).permutation(len(targets))
+    num_test, num_validation = int(len(targets) * test), int(len(targets) * validation)
+    test_idx, validation_idx, train_idx = np.split(
+        order, [num_test, num_test + num_validation]
+    )
+    return tuple(
+        ({name: array[idx] for name, array in inputs.items()}, targets[idx])
+        for idx in (train_idx, validation_idx, test_idx)
+    )
+
+
+def to_dataset(
+    part: Data, batch_size: int, training: bool = False, seed: int = 0
+) -> tf.data.Dataset:
+    """Batches of one part of the data; for training, shuffled and repeated forever."""
+    dataset = tf.data.Dataset.from_tensor_slices(part).cache()
+    if training:
+        dataset = dataset.shuffle(len(part[1]), seed=seed).repeat()
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def make_synthetic_data(num_examples, input_widths, num_classes, seed=0) -> Data:
+    """Gaussian inputs labelled by the random direction, across all of them, they align
+    with most: argmax_k sum_i <x_i, direction_ik>. Every input matters.
+    """
+    rng = np.random.default_rng(seed)
+    inputs = {
+        name: rng.normal(size=(num_examples, width)).astype("float32")
+        for name, width in input_widths
+    }
+    scores = sum(
+        array @ rng.normal(size=(array.shape[-1], num_classes))
+        for array in inputs.values()
+    )
+    return inputs, scores.argmax(axis=-1).astype("int32")
+
+
+def load_data(path, input_widths, num_classes) -> Data:
+    """Read labelled examples from a `.npz` file in the format of the docstring."""
+    shapes = {name: (width,) for name, width in input_widths}
+    inputs, labels = read_npz(path, shapes, "label")
+    labels = labels.reshape(-1)
+    if (
+        not np.issubdtype(labels.dtype, np.integer)
+        or not ((labels >= 0) & (labels < num_classes)).all()
+    ):
+        raise DataError(
+            f"{path}: 'label' must hold integer classes from 0 to {num_classes - 1}"
+        )
+    return inputs, labels.astype("int32")
+
+
+def load_splits(data_path=None, seed=0) -> tuple[Data, Data, Data]:
+    """Train, validation and test data from `data_path`, or built-in data if None."""
+    config = ModelConfig()
+    if data_path is None:
+        data = make_synthetic_data(8192, config.input_widths, config.num_classes, seed)
+    else:
+        data = load_data(data_path, config.input_widths, config.num_classes)
+    return split(data, seed=seed)
