@@ -35,7 +35,8 @@ INPUT = "Input"
 SIAMESE = "Pattern: siamese"
 PARALLEL = "Pattern: parallel"
 MULTI_INPUT = "Pattern: multi-input"
-CLASSIFIERS = "Patterns: parallel, multi-input"
+MULTI_OUTPUT = "Pattern: multi-output"
+CLASSIFIERS = "Patterns: parallel, multi-input, multi-output"
 TRAINING = "Training defaults"
 RUN = "Run"
 
@@ -96,7 +97,9 @@ def _ask(question: Any, default: Any, problem: str | None) -> Any:
         "  kgen new siamese faces --input-shape 32x32x3 --distance cosine\n\n"
         "  kgen new siamese pairs --loss binary_crossentropy --embedding-dim 32\n\n"
         "  kgen new parallel wide --branches 4 --merge weighted_average\n\n"
-        "  kgen new multi-input sensors --input-widths 10,15,4"
+        "  kgen new multi-input sensors --input-widths 10,15,4\n\n"
+        "  kgen new multi-output tickets --heads priority:regression,"
+        "department:classification:4 --loss-weights department=0.2"
     )
 )
 def new(
@@ -222,6 +225,30 @@ def new(
     num_classes: Annotated[
         int | None,
         typer.Option(help="Classes of the head.", rich_help_panel=CLASSIFIERS),
+    ] = None,
+    trunk_depth: Annotated[
+        int | None,
+        typer.Option(
+            help="Dense layers in the shared trunk.", rich_help_panel=MULTI_OUTPUT
+        ),
+    ] = None,
+    trunk_width: Annotated[
+        int | None,
+        typer.Option(help="Units per trunk layer.", rich_help_panel=MULTI_OUTPUT),
+    ] = None,
+    heads: Annotated[
+        str | None,
+        typer.Option(
+            help="Heads, NAME:regression or NAME:classification:CLASSES, 2 to 8.",
+            rich_help_panel=MULTI_OUTPUT,
+        ),
+    ] = None,
+    loss_weights: Annotated[
+        str | None,
+        typer.Option(
+            help="Loss weight per head, NAME=WEIGHT comma-separated (default 1.0).",
+            rich_help_panel=MULTI_OUTPUT,
+        ),
     ] = None,
     epochs: Annotated[
         int | None,

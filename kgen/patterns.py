@@ -8,4 +8,5 @@ PATTERNS: dict[str, str] = {
     "siamese": "two inputs through one shared encoder, scored by a distance",
     "parallel": "N branches over one input, merged into one classification head",
     "multi-input": "one layer shared across several inputs of different widths",
+    "multi-output": "one trunk, named heads with their own loss, weight and metrics",
 }

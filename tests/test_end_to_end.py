@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import kgen
 
+from kgen.patterns import PATTERNS
+
 pytestmark = pytest.mark.slow
 
 
@@ -28,7 +30,7 @@ def run_in(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("pattern", ["siamese", "parallel"])
+@pytest.mark.parametrize("pattern", list(PATTERNS))
 def test_kgen_new_smoke_trains_and_the_project_passes_its_checks(
     tmp_path: Path, pattern: str
 ) -> None:

@@ -40,8 +40,20 @@ NUMBER_LEVELS: dict[str, list[Any]] = {
     "num_classes": [2, 5],
     "input_widths": ["10,15", "3,7,12"],
     "shared_width": [4, 32],
+    "trunk_depth": [1, 3],
+    "trunk_width": [8, 64],
+    "heads": [
+        "score:regression,category:classification:3",
+        "priority:regression",
+        "department:classification:4,urgent:classification:2,cost:regression",
+    ],
+    "loss_weights": [None, "score=2.0"],
 }
-INPUT_SHAPES = {"siamese": ["32", "12x12x3"], "parallel": ["24", "48"]}
+INPUT_SHAPES = {
+    "siamese": ["32", "12x12x3"],
+    "parallel": ["24", "48"],
+    "multi-output": ["16"],
+}
 # Free text, project naming and training defaults are covered elsewhere.
 NOT_OPTIONS = {
     "pattern",

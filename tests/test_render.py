@@ -40,6 +40,14 @@ VARIANTS = (
         ("--package-name", "p" * 40, "--loss", "contrastive"),
         ("parallel", "--package-name", "p" * 40, "--merge", "weighted_average"),
         ("multi-input", "--package-name", "p" * 40),
+        ("multi-output",),
+        (
+            "multi-output",
+            "--heads",
+            "department:classification:4,urgent:classification:2,cost:regression",
+            "--loss-weights",
+            "cost=0.5,urgent=2",
+        ),
     ]
 )
 COMMON_FILES = {
@@ -74,6 +82,7 @@ def files_of(project: Path) -> set[str]:
         (("parallel", "--merge", "weighted_average"), {"layers"}),
         (("parallel", "--shared-weights", "--branches", "4"), {"layers"}),
         (("multi-input",), set()),
+        (("multi-output",), set()),
     ],
 )
 def test_exact_file_set(render_project: RenderProject, flags, extra) -> None:

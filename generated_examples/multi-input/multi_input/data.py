@@ -24,14 +24,16 @@ class DataError(ValueError):
     """A data file that does not match the documented format."""
 
 
-def read_npz(path, input_shapes: dict[str, tuple[int, ...]], target: str) -> Data:
-    """Read the input arrays named in `input_shapes` and the `target` array."""
+def read_npz(
+    path, input_shapes: dict[str, tuple[int, ...]], targets: list[str]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Read the input arrays named in `input_shapes` and the `targets` arrays."""
     path = Path(path)
     if not path.is_file():
         raise DataError(
             f"{path} does not exist; pass a .npz file (format: see data.py)"
         )
-    names = [*input_shapes, target]
+    names = [*input_shapes, *targets]
     with np.load(path) as arrays:
         missing = sorted(set(names) - set(arrays.files))
         if missing:
@@ -39,26 +41,38 @@ def read_npz(path, input_shapes: dict[str, tuple[int, ...]], target: str) -> Dat
                 f"{path} lacks the arrays {missing}; it needs {', '.join(names)}"
             )
         inputs = {name: arrays[name].astype("float32") for name in input_shapes}
-        targets = arrays[target]
-    for name, shape in input_shapes.items():
-        if inputs[name].shape != (len(targets), *shape):
+        outputs = {name: arrays[name] for name in targets}
+    count = len(outputs[targets[0]])
+    expected = {name: (count, *shape) for name, shape in input_shapes.items()}
+    expected.update({name: (count, *outputs[name].shape[1:]) for name in targets})
+    for name, array in {**inputs, **outputs}.items():
+        if array.shape != expected[name]:
             raise DataError(
-                f"{path}: '{name}' has shape {inputs[name].shape}, expected "
-                f"{(len(targets), *shape)} to match {len(targets)} '{target}' values"
+                f"{path}: '{name}' has shape {array.shape}, expected "
+                f"{expected[name]} to match {count} '{targets[0]}' values"
             )
-    return inputs, targets
+    return inputs, outputs
+
+
+def num_examples(data: Data) -> int:
+    inputs, _ = data
+    return len(next(iter(inputs.values())))
 
 
 def split(data: Data, validation=0.1, test=0.1, seed=0) -> tuple[Data, Data, Data]:
     """Shuffle examples and split them into train, validation and test parts."""
     inputs, targets = data
-    order = np.random.default_rng(seed).permutation(len(targets))
-    num_test, num_validation = int(len(targets) * test), int(len(targets) * validation)
+    count = num_examples(data)
+    order = np.random.default_rng(seed).permutation(count)
+    num_test, num_validation = int(count * test), int(count * validation)
     test_idx, validation_idx, train_idx = np.split(
         order, [num_test, num_test + num_validation]
     )
     return tuple(
-        ({name: array[idx] for name, array in inputs.items()}, targets[idx])
+        (
+            {name: array[idx] for name, array in inputs.items()},
+            targets[idx],
+        )
         for idx in (train_idx, validation_idx, test_idx)
     )
 
@@ -69,7 +83,7 @@ def to_dataset(
     """Batches of one part of the data; for training, shuffled and repeated forever."""
     dataset = tf.data.Dataset.from_tensor_slices(part).cache()
     if training:
-        dataset = dataset.shuffle(len(part[1]), seed=seed).repeat()
+        dataset = dataset.shuffle(dataset.cardinality(), seed=seed).repeat()
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
@@ -92,8 +106,8 @@ def make_synthetic_data(num_examples, input_widths, num_classes, seed=0) -> Data
 def load_data(path, input_widths, num_classes) -> Data:
     """Read labelled examples from a `.npz` file in the format of the docstring."""
     shapes = {name: (width,) for name, width in input_widths}
-    inputs, labels = read_npz(path, shapes, "label")
-    labels = labels.reshape(-1)
+    inputs, targets = read_npz(path, shapes, ["label"])
+    labels = targets["label"].reshape(-1)
     if (
         not np.issubdtype(labels.dtype, np.integer)
         or not ((labels >= 0) & (labels < num_classes)).all()

@@ -11,9 +11,12 @@ def test_keras_file_round_trip(config, batch, tmp_path):
     model.fit(inputs, targets, epochs=1, verbose=0)
     model.save(tmp_path / "model.keras")
     reloaded = keras.models.load_model(tmp_path / "model.keras")  # safe_mode=True
-    np.testing.assert_allclose(
-        reloaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0), rtol=1e-6
-    )
+    for reloaded_output, output in zip(
+        keras.tree.flatten(reloaded.predict(inputs, verbose=0)),
+        keras.tree.flatten(model.predict(inputs, verbose=0)),
+        strict=True,
+    ):
+        np.testing.assert_allclose(reloaded_output, output, rtol=1e-6)
     expected = model.evaluate(inputs, targets, return_dict=True, verbose=0)
     assert reloaded.evaluate(inputs, targets, return_dict=True, verbose=0) == (
         pytest.approx(expected)

@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 
 from parallel.config import ModelConfig, TrainConfig
-from parallel.data import DataError, load_splits, to_dataset
+from parallel.data import DataError, load_splits, num_examples, to_dataset
 from parallel.model import build_model, compile_model
 
 
@@ -40,7 +40,7 @@ def train(config: TrainConfig) -> dict[str, float]:
         keras.callbacks.CSVLogger(str(output_dir / "history.csv")),
         keras.callbacks.TensorBoard(str(output_dir / "logs")),
     ]
-    batches_per_epoch = math.ceil(len(train_split[1]) / config.batch_size)
+    batches_per_epoch = math.ceil(num_examples(train_split) / config.batch_size)
     model.fit(
         to_dataset(train_split, config.batch_size, training=True, seed=config.seed),
         validation_data=to_dataset(validation_split, config.batch_size),

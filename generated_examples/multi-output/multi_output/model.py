@@ -1,0 +1,58 @@
+"""A model with one shared trunk and 2 named output heads.
+
+Each head is an output named after it; losses, loss weights and metrics are given to
+`compile` as dicts keyed by those names, and training logs `<head>_loss` and
+`<head>_<metric>` for each.
+"""
+
+import keras
+
+from multi_output.config import ModelConfig, TrainConfig
+
+
+def build_trunk(config: ModelConfig) -> keras.Sequential:
+    """The layers every head shares."""
+    return keras.Sequential(
+        [
+            keras.layers.Dense(config.trunk_width, activation=config.activation)
+            for _ in range(config.trunk_depth)
+        ],
+        name="trunk",
+    )
+
+
+def build_model(config: ModelConfig | None = None) -> keras.Model:
+    """Map `features` to a dict of outputs, one per head."""
+    config = config or ModelConfig()
+    features = keras.Input(shape=config.input_shape, name="features")
+    shared = build_trunk(config)(features)
+    outputs = {
+        # score: one real value.
+        "score": keras.layers.Dense(1, name="score")(shared),
+        # category: probabilities over 3 classes.
+        "category": keras.layers.Dense(3, activation="softmax", name="category")(
+            shared
+        ),
+    }
+    return keras.Model(features, outputs, name="multi_output")
+
+
+def compile_model(model: keras.Model, config: TrainConfig | None = None) -> keras.Model:
+    """Attach the optimizer, and per head its loss, loss weight and metrics."""
+    config = config or TrainConfig()
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss={
+            "score": keras.losses.MeanSquaredError(),
+            "category": keras.losses.SparseCategoricalCrossentropy(),
+        },
+        loss_weights={
+            "score": 1.0,
+            "category": 1.0,
+        },
+        metrics={
+            "score": [keras.metrics.MeanAbsoluteError(name="mae")],
+            "category": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        },
+    )
+    return model
