@@ -36,6 +36,7 @@ SIAMESE = "Pattern: siamese"
 PARALLEL = "Pattern: parallel"
 MULTI_INPUT = "Pattern: multi-input"
 MULTI_OUTPUT = "Pattern: multi-output"
+ENCODER_DECODER = "Pattern: encoder-decoder"
 CLASSIFIERS = "Patterns: parallel, multi-input, multi-output"
 TRAINING = "Training defaults"
 RUN = "Run"
@@ -156,7 +157,10 @@ def new(
     ] = None,
     embedding_dim: Annotated[
         int | None,
-        typer.Option(help="Size of the embedding.", rich_help_panel=SIAMESE),
+        typer.Option(
+            help="Size of the embedding (siamese, encoder-decoder).",
+            rich_help_panel=SIAMESE,
+        ),
     ] = None,
     distance: Annotated[
         Literal["l1", "euclidean", "cosine"] | None,
@@ -249,6 +253,28 @@ def new(
             help="Loss weight per head, NAME=WEIGHT comma-separated (default 1.0).",
             rich_help_panel=MULTI_OUTPUT,
         ),
+    ] = None,
+    cell: Annotated[
+        Literal["lstm", "gru"] | None,
+        typer.Option(
+            help="The shared recurrent layer.", rich_help_panel=ENCODER_DECODER
+        ),
+    ] = None,
+    units: Annotated[
+        int | None,
+        typer.Option(
+            help="Units of the recurrent layer.", rich_help_panel=ENCODER_DECODER
+        ),
+    ] = None,
+    vocab_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Tokens, start token 0 included.", rich_help_panel=ENCODER_DECODER
+        ),
+    ] = None,
+    sequence_length: Annotated[
+        int | None,
+        typer.Option(help="Length of the sequences.", rich_help_panel=ENCODER_DECODER),
     ] = None,
     epochs: Annotated[
         int | None,

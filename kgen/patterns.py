@@ -9,4 +9,5 @@ PATTERNS: dict[str, str] = {
     "parallel": "N branches over one input, merged into one classification head",
     "multi-input": "one layer shared across several inputs of different widths",
     "multi-output": "one trunk, named heads with their own loss, weight and metrics",
+    "encoder-decoder": "seq2seq sharing one recurrent layer, with greedy decoding",
 }

@@ -48,6 +48,9 @@ NUMBER_LEVELS: dict[str, list[Any]] = {
         "department:classification:4,urgent:classification:2,cost:regression",
     ],
     "loss_weights": [None, "score=2.0"],
+    "units": [8, 64],
+    "vocab_size": [3, 12],
+    "sequence_length": [1, 4],
 }
 INPUT_SHAPES = {
     "siamese": ["32", "12x12x3"],

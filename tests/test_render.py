@@ -41,6 +41,8 @@ VARIANTS = (
         ("parallel", "--package-name", "p" * 40, "--merge", "weighted_average"),
         ("multi-input", "--package-name", "p" * 40),
         ("multi-output",),
+        ("encoder-decoder",),
+        ("encoder-decoder", "--cell", "gru", "--package-name", "p" * 40),
         (
             "multi-output",
             "--heads",
@@ -83,6 +85,7 @@ def files_of(project: Path) -> set[str]:
         (("parallel", "--shared-weights", "--branches", "4"), {"layers"}),
         (("multi-input",), set()),
         (("multi-output",), set()),
+        (("encoder-decoder",), set()),
     ],
 )
 def test_exact_file_set(render_project: RenderProject, flags, extra) -> None:

@@ -1,0 +1,108 @@
+"""Train the encoder-decoder model and evaluate it on held-out data.
+
+python -m encoder_decoder.train --help
+"""
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import keras
+
+from encoder_decoder.config import ModelConfig, TrainConfig
+from encoder_decoder.data import DataError, load_splits, num_examples, to_dataset
+from encoder_decoder.model import build_model, compile_model
+
+
+def train(config: TrainConfig) -> dict[str, float]:
+    """Train with early stopping, keep the best model, and return test metrics.
+
+    Writes to `config.output_dir`: `best.keras` (best validation loss),
+    `history.csv` (one row per epoch), `logs/` (TensorBoard) and `metrics.json`.
+    """
+    keras.utils.set_random_seed(config.seed)
+    train_split, validation_split, test_split = load_splits(
+        config.data_path, config.seed
+    )
+    output_dir = Path(config.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+
+    model = compile_model(build_model(ModelConfig()), config)
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            patience=config.patience, restore_best_weights=True
+        ),
+        keras.callbacks.ModelCheckpoint(
+            str(output_dir / "best.keras"), save_best_only=True
+        ),
+        keras.callbacks.CSVLogger(str(output_dir / "history.csv")),
+        keras.callbacks.TensorBoard(str(output_dir / "logs")),
+    ]
+    batches_per_epoch = math.ceil(num_examples(train_split) / config.batch_size)
+    model.fit(
+        to_dataset(train_split, config.batch_size, training=True, seed=config.seed),
+        validation_data=to_dataset(validation_split, config.batch_size),
+        epochs=config.epochs,
+        steps_per_epoch=config.steps_per_epoch or batches_per_epoch,
+        shuffle=False,  # to_dataset shuffles
+        callbacks=callbacks,
+        verbose=2,
+    )
+    results = model.evaluate(
+        to_dataset(test_split, config.batch_size), return_dict=True, verbose=0
+    )
+    results = {name: float(value) for name, value in results.items()}
+    (output_dir / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    """Read a TrainConfig from the command line, defaulting to its field values."""
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m encoder_decoder.train",
+        description="Train the encoder-decoder model and evaluate it on held-out data.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument(
+        "--data",
+        dest="data_path",
+        default=defaults.data_path,
+        help="your own .npz data (format: see data.py); built-in data if unset",
+    )
+    parser.add_argument("--output-dir", default=defaults.output_dir)
+    parser.add_argument(
+        "--steps-per-epoch",
+        type=int,
+        default=defaults.steps_per_epoch,
+        help="cap on batches per epoch, for quick runs; all data if unset",
+    )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=defaults.patience,
+        help="epochs without validation improvement before stopping",
+    )
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    return TrainConfig(**vars(parser.parse_args(argv)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    config = parse_args(argv)
+    try:
+        results = train(config)
+    except DataError as error:
+        sys.exit(f"error: {error}")
+    print(
+        "Test: " + ", ".join(f"{name} {value:.4f}" for name, value in results.items())
+    )
+    print(f"Best model: {Path(config.output_dir) / 'best.keras'}")
+
+
+if __name__ == "__main__":
+    main()

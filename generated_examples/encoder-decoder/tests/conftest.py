@@ -1,0 +1,14 @@
+import pytest
+
+from encoder_decoder.config import ModelConfig
+from encoder_decoder.data import make_synthetic_data
+
+
+@pytest.fixture(scope="session")
+def config():
+    return ModelConfig()
+
+
+@pytest.fixture(scope="session")
+def batch(config):
+    return make_synthetic_data(64, config.vocab_size, config.sequence_length, seed=1)

@@ -1,0 +1,15 @@
+import keras
+import numpy as np
+
+from encoder_decoder.model import build_model, compile_model
+
+
+def test_every_weight_gets_a_gradient(config, batch):
+    model = compile_model(build_model(config))
+    # One plain SGD step moves each weight by -lr * gradient: a weight that
+    # stays put received no gradient.
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=model.loss)
+    before = [weight.numpy().copy() for weight in model.trainable_weights]
+    model.train_on_batch(*batch)
+    for weight, old in zip(model.trainable_weights, before, strict=True):
+        assert not np.array_equal(weight.numpy(), old), f"{weight.path} got no gradient"

@@ -1,0 +1,23 @@
+import keras
+import numpy as np
+import pytest
+
+from encoder_decoder.model import build_model, compile_model
+
+
+def test_keras_file_round_trip(config, batch, tmp_path):
+    inputs, targets = batch
+    model = compile_model(build_model(config))
+    model.fit(inputs, targets, epochs=1, verbose=0)
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.models.load_model(tmp_path / "model.keras")  # safe_mode=True
+    for reloaded_output, output in zip(
+        keras.tree.flatten(reloaded.predict(inputs, verbose=0)),
+        keras.tree.flatten(model.predict(inputs, verbose=0)),
+        strict=True,
+    ):
+        np.testing.assert_allclose(reloaded_output, output, rtol=1e-6)
+    expected = model.evaluate(inputs, targets, return_dict=True, verbose=0)
+    assert reloaded.evaluate(inputs, targets, return_dict=True, verbose=0) == (
+        pytest.approx(expected)
+    )
