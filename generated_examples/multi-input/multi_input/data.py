@@ -54,6 +54,19 @@ def read_npz(
     return inputs, outputs
 
 
+def class_labels(path, name: str, values: np.ndarray, num_classes: int) -> np.ndarray:
+    """`values` as int32 class labels of shape (n,), if they are integers in range."""
+    labels = values.reshape(len(values), -1)[:, 0]
+    if values.size != len(values) or not (
+        np.issubdtype(labels.dtype, np.integer)
+        and ((labels >= 0) & (labels < num_classes)).all()
+    ):
+        raise DataError(
+            f"{path}: '{name}' must hold integer classes from 0 to {num_classes - 1}"
+        )
+    return labels.astype("int32")
+
+
 def num_examples(data: Data) -> int:
     inputs, _ = data
     return len(next(iter(inputs.values())))
@@ -107,15 +120,7 @@ def load_data(path, input_widths, num_classes) -> Data:
     """Read labelled examples from a `.npz` file in the format of the docstring."""
     shapes = {name: (width,) for name, width in input_widths}
     inputs, targets = read_npz(path, shapes, ["label"])
-    labels = targets["label"].reshape(-1)
-    if (
-        not np.issubdtype(labels.dtype, np.integer)
-        or not ((labels >= 0) & (labels < num_classes)).all()
-    ):
-        raise DataError(
-            f"{path}: 'label' must hold integer classes from 0 to {num_classes - 1}"
-        )
-    return inputs, labels.astype("int32")
+    return inputs, class_labels(path, "label", targets["label"], num_classes)
 
 
 def load_splits(data_path=None, seed=0) -> tuple[Data, Data, Data]:

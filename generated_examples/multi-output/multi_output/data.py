@@ -60,6 +60,19 @@ def read_npz(
     return inputs, outputs
 
 
+def class_labels(path, name: str, values: np.ndarray, num_classes: int) -> np.ndarray:
+    """`values` as int32 class labels of shape (n,), if they are integers in range."""
+    labels = values.reshape(len(values), -1)[:, 0]
+    if values.size != len(values) or not (
+        np.issubdtype(labels.dtype, np.integer)
+        and ((labels >= 0) & (labels < num_classes)).all()
+    ):
+        raise DataError(
+            f"{path}: '{name}' must hold integer classes from 0 to {num_classes - 1}"
+        )
+    return labels.astype("int32")
+
+
 def num_examples(data: Data) -> int:
     inputs, _ = data
     return len(next(iter(inputs.values())))
@@ -117,15 +130,10 @@ def load_data(path, input_shape) -> Data:
     """Read examples from a `.npz` file in the format of this module's docstring."""
     inputs, targets = read_npz(path, {"features": input_shape}, list(HEADS))
     for name, classes in HEADS.items():
-        values = targets[name].reshape(len(targets[name]), -1)
-        if classes and not (
-            np.issubdtype(values.dtype, np.integer)
-            and ((values >= 0) & (values < classes)).all()
-        ):
-            raise DataError(
-                f"{path}: '{name}' must hold integer classes from 0 to {classes - 1}"
-            )
-        targets[name] = values[:, 0] if classes else values.astype("float32")
+        if classes:
+            targets[name] = class_labels(path, name, targets[name], classes)
+        else:
+            targets[name] = targets[name].reshape(-1, 1).astype("float32")
     return inputs, targets
 
 

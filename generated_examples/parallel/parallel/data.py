@@ -52,6 +52,19 @@ def read_npz(
     return inputs, outputs
 
 
+def class_labels(path, name: str, values: np.ndarray, num_classes: int) -> np.ndarray:
+    """`values` as int32 class labels of shape (n,), if they are integers in range."""
+    labels = values.reshape(len(values), -1)[:, 0]
+    if values.size != len(values) or not (
+        np.issubdtype(labels.dtype, np.integer)
+        and ((labels >= 0) & (labels < num_classes)).all()
+    ):
+        raise DataError(
+            f"{path}: '{name}' must hold integer classes from 0 to {num_classes - 1}"
+        )
+    return labels.astype("int32")
+
+
 def num_examples(data: Data) -> int:
     inputs, _ = data
     return len(next(iter(inputs.values())))
@@ -101,15 +114,7 @@ def make_synthetic_data(num_examples, input_shape, num_classes, seed=0) -> Data:
 def load_data(path, input_shape, num_classes) -> Data:
     """Read labelled vectors from a `.npz` file in the format of the docstring."""
     inputs, targets = read_npz(path, {"features": input_shape}, ["label"])
-    labels = targets["label"].reshape(-1)
-    if (
-        not np.issubdtype(labels.dtype, np.integer)
-        or not ((labels >= 0) & (labels < num_classes)).all()
-    ):
-        raise DataError(
-            f"{path}: 'label' must hold integer classes from 0 to {num_classes - 1}"
-        )
-    return inputs, labels.astype("int32")
+    return inputs, class_labels(path, "label", targets["label"], num_classes)
 
 
 def load_splits(data_path=None, seed=0) -> tuple[Data, Data, Data]:
