@@ -71,15 +71,6 @@ def patterns() -> None:
         typer.echo(f"{name.ljust(width)}  {description}")
 
 
-def builtin_template() -> Path:
-    """The built-in template: inside the installed package, or in the source tree."""
-    here = Path(__file__).resolve().parent
-    for root in (here / "templates", here.parent / "templates"):
-        if (root / "keras" / "copier.yml").is_file():
-            return root / "keras"
-    raise KgenError("kgen's built-in template is missing; reinstall kgen")
-
-
 def _ask(question: Any, default: Any, problem: str | None) -> Any:
     if problem:
         typer.secho(f"  {problem}", fg="red", err=True)
@@ -340,13 +331,14 @@ def _new(given: dict[str, Any], dest: Path | None, ask: bool, smoke: bool) -> No
 
     from kgen.generate import check_destination, render
     from kgen.questions import Questionnaire, load_questions
+    from kgen.template import builtin_template
 
     pattern = given["pattern"]
     if pattern not in PATTERNS:
         close = difflib.get_close_matches(pattern, PATTERNS, n=1)
         hint = f"did you mean {close[0]!r}?" if close else "see `kgen patterns`"
         raise KgenError(f"unknown pattern {pattern!r}; {hint}")
-    if dest is not None:
+    if dest is not None:  # before any prompt; render() checks again before writing
         check_destination(dest)
 
     console = Console(stderr=True, soft_wrap=True)

@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 GALLERY = ROOT / "generated_examples"
 sys.path.insert(0, str(ROOT))
 
-from kgen.cli import builtin_template  # noqa: E402
 from kgen.generate import render  # noqa: E402
 from kgen.patterns import PATTERNS  # noqa: E402
 from kgen.questions import Questionnaire, load_questions  # noqa: E402
+from kgen.template import builtin_template  # noqa: E402
 
 # The answers file records where the template was; in the gallery, say it relative
 # to the repository rather than the machine that rendered it.

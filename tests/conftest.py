@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kgen.cli import app, builtin_template
+from kgen.cli import app
 from kgen.patterns import PATTERNS
+from kgen.template import builtin_template
 
 ROOT = Path(__file__).resolve().parent.parent
 

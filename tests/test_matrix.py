@@ -23,10 +23,11 @@ import pytest
 from allpairspy import AllPairs
 from typer.testing import CliRunner
 
-from kgen.cli import app, builtin_template
+from kgen.cli import app
 from kgen.errors import KgenError
 from kgen.patterns import PATTERNS
 from kgen.questions import Question, Questionnaire, load_questions
+from kgen.template import builtin_template
 
 # Levels for the options that are not choices; None leaves the option to its default.
 NUMBER_LEVELS: dict[str, list[Any]] = {
