@@ -38,6 +38,7 @@ MULTI_INPUT = "Pattern: multi-input"
 MULTI_OUTPUT = "Pattern: multi-output"
 ENCODER_DECODER = "Pattern: encoder-decoder"
 CLASSIFIERS = "Patterns: parallel, multi-input, multi-output"
+TRANSFORM = "Output transform (every pattern)"
 TRAINING = "Training defaults"
 RUN = "Run"
 
@@ -266,6 +267,35 @@ def new(
     sequence_length: Annotated[
         int | None,
         typer.Option(help="Length of the sequences.", rich_help_panel=ENCODER_DECODER),
+    ] = None,
+    output_transform: Annotated[
+        Literal["none", "scale_shift", "log", "clip"] | None,
+        typer.Option(
+            help="In-graph transform of the outputs, in serving.keras.",
+            rich_help_panel=TRANSFORM,
+        ),
+    ] = None,
+    output_scale: Annotated[
+        float | None,
+        typer.Option(help="scale_shift: the scale.", rich_help_panel=TRANSFORM),
+    ] = None,
+    output_shift: Annotated[
+        float | None,
+        typer.Option(help="scale_shift: the shift.", rich_help_panel=TRANSFORM),
+    ] = None,
+    log_epsilon: Annotated[
+        float | None,
+        typer.Option(
+            help="log: the epsilon in log(x + epsilon).", rich_help_panel=TRANSFORM
+        ),
+    ] = None,
+    clip_min: Annotated[
+        float | None,
+        typer.Option(help="clip: the lower bound.", rich_help_panel=TRANSFORM),
+    ] = None,
+    clip_max: Annotated[
+        float | None,
+        typer.Option(help="clip: the upper bound.", rich_help_panel=TRANSFORM),
     ] = None,
     epochs: Annotated[
         int | None,

@@ -116,6 +116,7 @@ def test_prompts_ask_for_missing_answers(runner: CliRunner, tmp_path: Path) -> N
         "Size of the embedding",
         "Distance",
         "Training loss",
+        "In-graph transform",
         "epochs",
         "batch size",
         "learning rate",

@@ -52,6 +52,11 @@ NUMBER_LEVELS: dict[str, list[Any]] = {
     "units": [8, 64],
     "vocab_size": [3, 12],
     "sequence_length": [1, 4],
+    "output_scale": [2.0],
+    "output_shift": [-1.0],
+    "log_epsilon": [0.001],
+    "clip_min": [-1.0],
+    "clip_max": [0.5],
 }
 INPUT_SHAPES = {
     "siamese": ["32", "12x12x3"],
@@ -75,8 +80,9 @@ QUESTIONNAIRE = Questionnaire(QUESTIONS)
 
 
 def applies_to(question: Question, pattern: str) -> bool:
-    """Whether `question` can apply to `pattern`: its `when` names the pattern."""
-    return question.when is True or f"'{pattern}'" in str(question.when)
+    """Whether `question` can apply to `pattern`: its `when` names it, or no pattern."""
+    when = str(question.when)
+    return question.when is True or "pattern" not in when or f"'{pattern}'" in when
 
 
 def levels(question: Question, pattern: str) -> list[Any]:
@@ -90,7 +96,11 @@ def levels(question: Question, pattern: str) -> list[Any]:
         values = NUMBER_LEVELS[question.name]
     # Options that depend on other answers also get "not given", for the rows where
     # they do not apply.
-    if " and " in str(question.when) and None not in values:
+    when = str(question.when)
+    conditional = question.when is not True and (
+        " and " in when or "pattern" not in when
+    )
+    if conditional and None not in values:
         values = [None, *values]
     return values
 

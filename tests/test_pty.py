@@ -45,6 +45,15 @@ def test_interactive_session_in_a_terminal(tmp_path: Path) -> None:
         child.sendline("")
         child.expect(r"Contrastive margin.*\[1.0\]: ")
         child.sendline("0.5")
+        child.expect(r"In-graph transform.*\[none\]: ")
+        child.sendline("clip")
+        child.expect(r"Lower bound.*\[0.0\]: ")
+        child.sendline("")
+        child.expect(r"Upper bound.*\[1.0\]: ")
+        child.sendline("-1")
+        child.expect("must be above --clip-min")
+        child.expect(r"Upper bound.*\[1.0\]: ")
+        child.sendline("5")
         for _ in range(3):  # epochs, batch size, learning rate
             child.expect(r"Default .*: ")
             child.sendline("")
@@ -59,3 +68,4 @@ def test_interactive_session_in_a_terminal(tmp_path: Path) -> None:
     assert answers["encoder_depth"] == 4
     assert answers["distance"] == "cosine"
     assert answers["margin"] == 0.5
+    assert (answers["output_transform"], answers["clip_max"]) == ("clip", 5.0)

@@ -42,6 +42,17 @@ VARIANTS = (
         ("multi-input", "--package-name", "p" * 40),
         ("multi-output",),
         ("encoder-decoder",),
+        ("--output-transform", "log"),
+        (
+            "parallel",
+            "--output-transform",
+            "clip",
+            "--clip-min",
+            "-2",
+            "--clip-max",
+            "2",
+        ),
+        ("multi-output", "--output-transform", "scale_shift", "--output-shift", "-3"),
         ("encoder-decoder", "--cell", "gru", "--package-name", "p" * 40),
         (
             "multi-output",
@@ -86,10 +97,14 @@ def files_of(project: Path) -> set[str]:
         (("multi-input",), set()),
         (("multi-output",), set()),
         (("encoder-decoder",), set()),
+        (("multi-input", "--output-transform", "log"), {"layers"}),
+        (("multi-output", "--output-transform", "scale_shift"), set()),
     ],
 )
 def test_exact_file_set(render_project: RenderProject, flags, extra) -> None:
     expected = COMMON_FILES | {f"demo/{name}.py" for name in extra}
+    if "--output-transform" in flags:
+        expected.add("tests/test_serving.py")
     assert files_of(render_project(*flags)) == expected
 
 
