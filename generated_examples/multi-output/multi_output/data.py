@@ -114,15 +114,15 @@ def make_synthetic_data(num_examples, input_shape, seed=0) -> Data:
     """
     rng = np.random.default_rng(seed)
     features = rng.normal(size=(num_examples, *input_shape)).astype("float32")
-    width = input_shape[-1]
     targets = {}
     for name, classes in HEADS.items():
         if classes:
-            scores = features @ rng.normal(size=(width, classes))
+            scores = features @ rng.normal(size=(input_shape[-1], classes))
             targets[name] = scores.argmax(axis=-1).astype("int32")
         else:
-            projection = features @ rng.normal(size=(width, 1)) / np.sqrt(width)
-            targets[name] = projection.astype("float32")
+            direction = rng.normal(size=(input_shape[-1], 1))
+            direction /= np.linalg.norm(direction)  # unit norm: unit variance
+            targets[name] = (features @ direction).astype("float32")
     return {"features": features}, targets
 
 
