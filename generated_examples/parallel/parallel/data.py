@@ -99,16 +99,16 @@ def to_dataset(
 
 
 def make_synthetic_data(num_examples, input_shape, num_classes, seed=0) -> Data:
-    """Gaussian points labelled by the random direction they align with most.
+    """Balanced classes of Gaussian points, each class around its own random mean.
 
-    The label is argmax_k <x, direction_k>: easy to learn for every merge and
-    activation, impossible to guess (chance is 1 / num_classes).
+    Every class is equally likely, so chance accuracy is 1 / num_classes; the unit
+    noise makes the classes overlap a little, so there is something to learn.
     """
     rng = np.random.default_rng(seed)
-    features = rng.normal(size=(num_examples, *input_shape)).astype("float32")
-    directions = rng.normal(size=(num_classes, input_shape[-1]))
-    labels = (features @ directions.T).argmax(axis=-1)
-    return {"features": features}, labels.astype("int32")
+    labels = rng.integers(num_classes, size=num_examples)
+    means = rng.normal(size=(num_classes, *input_shape))
+    features = means[labels] + rng.normal(size=(num_examples, *input_shape))
+    return {"features": features.astype("float32")}, labels.astype("int32")
 
 
 def load_data(path, input_shape, num_classes) -> Data:
