@@ -101,8 +101,8 @@ def to_dataset(
 def make_synthetic_data(num_examples, input_shape, num_classes, seed=0) -> Data:
     """Balanced classes of Gaussian points, each class around its own random mean.
 
-    Every class is equally likely, so chance accuracy is 1 / num_classes; the unit
-    noise makes the classes overlap a little, so there is something to learn.
+    Every class is equally likely, so chance accuracy is 1 / num_classes: where an
+    untrained model sits, and far below a trained one.
     """
     rng = np.random.default_rng(seed)
     labels = rng.integers(num_classes, size=num_examples)
