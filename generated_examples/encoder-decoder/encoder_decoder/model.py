@@ -38,7 +38,7 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
 
 
 def compile_model(model: keras.Model, config: TrainConfig | None = None) -> keras.Model:
-    """Attach the optimizer, the loss and the per-token accuracy."""
+    """Attach the optimizer, the cross-entropy loss and the accuracy metric."""
     config = config or TrainConfig()
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),

@@ -35,7 +35,7 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
 
 
 def compile_model(model: keras.Model, config: TrainConfig | None = None) -> keras.Model:
-    """Attach the optimizer, the loss and the accuracy metric."""
+    """Attach the optimizer, the cross-entropy loss and the accuracy metric."""
     config = config or TrainConfig()
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
