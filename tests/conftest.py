@@ -39,6 +39,18 @@ def kgen(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def run_in(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """Run `python COMMAND...` inside a generated project, TensorFlow's logs down."""
+    return subprocess.run(
+        [sys.executable, *command],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+
+
 RenderProject = Callable[..., Path]
 
 

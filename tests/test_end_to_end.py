@@ -5,29 +5,15 @@ Nothing is installed: the generated projects run against the current environment
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import kgen
+from conftest import kgen, run_in
 
 from kgen.patterns import PATTERNS
 
 pytestmark = pytest.mark.slow
-
-
-def run_in(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *command],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
 
 
 @pytest.mark.parametrize("pattern", list(PATTERNS))

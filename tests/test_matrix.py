@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import functools
 import itertools
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from allpairspy import AllPairs
+from conftest import run_in
 from typer.testing import CliRunner
 
 from kgen.cli import app
@@ -105,6 +103,15 @@ def levels(question: Question, pattern: str) -> list[Any]:
     return values
 
 
+def options_of(pattern: str) -> dict[str, list[Any]]:
+    """Each option of `pattern` with the levels the array combines."""
+    return {
+        question.name: levels(question, pattern)
+        for question in QUESTIONS
+        if question.name not in NOT_OPTIONS and applies_to(question, pattern)
+    }
+
+
 def check(pattern: str, answers: dict[str, Any]) -> dict[str, Any] | None:
     """The answers `kgen new` would accept, with options that do not apply dropped.
 
@@ -136,11 +143,7 @@ def covering_array(pattern: str) -> list[dict[str, Any]]:
     Making a row valid drops options that do not apply (a margin without the
     contrastive loss); the pairs that loses get a row each, the rest left default.
     """
-    options = {
-        question.name: levels(question, pattern)
-        for question in QUESTIONS
-        if question.name not in NOT_OPTIONS and applies_to(question, pattern)
-    }
+    options = options_of(pattern)
     names = list(options)
     rows = []
     for row in AllPairs(list(options.values())):
@@ -196,11 +199,7 @@ def flags(answers: dict[str, Any]) -> list[str]:
 
 def test_the_array_covers_every_valid_pair_of_levels() -> None:
     for pattern in PATTERNS:
-        options = {
-            question.name: levels(question, pattern)
-            for question in QUESTIONS
-            if question.name not in NOT_OPTIONS and applies_to(question, pattern)
-        }
+        options = options_of(pattern)
         names = list(options)
         rows = covering_array(pattern)
         covered = set().union(*(pairs_of(row, names) for row in rows))
@@ -217,22 +216,9 @@ def check_row(pattern: str, answers: dict[str, Any], tmp_path: Path) -> None:
         app, ["new", pattern, str(project), "--yes", "--no-smoke", *flags(answers)]
     )
     assert result.exit_code == 0, result.output
-    lint = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    lint = run_in(project, "-m", "ruff", "check", "--no-cache", ".")
     assert lint.returncode == 0, lint.stdout
-    tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
+    tests = run_in(project, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider")
     assert tests.returncode == 0, tests.stdout[-3000:]
 
 
