@@ -90,6 +90,8 @@ def _ask(question: Any, default: Any, problem: str | None) -> Any:
         "  kgen new siamese faces --input-shape 32x32x3 --distance cosine\n\n"
         "  kgen new siamese pairs --loss binary_crossentropy --embedding-dim 32\n\n"
         "  kgen new parallel wide --branches 4 --merge weighted_average\n\n"
+        "  kgen new parallel aux --branches 3 --branch-outputs"
+        " --aux-loss-weight 0.5\n\n"
         "  kgen new multi-input sensors --input-widths 10,15,4\n\n"
         "  kgen new multi-output tickets --heads priority:regression,"
         "department:classification:4 --loss-weights department=0.2"
@@ -217,6 +219,20 @@ def new(
         ]
         | None,
         typer.Option(help="How branch outputs combine.", rich_help_panel=PARALLEL),
+    ] = None,
+    branch_outputs: Annotated[
+        bool | None,
+        typer.Option(
+            help="Also an output (auxiliary head) per branch, with a weighted loss.",
+            rich_help_panel=PARALLEL,
+        ),
+    ] = None,
+    aux_loss_weight: Annotated[
+        float | None,
+        typer.Option(
+            help="Loss weight of each branch output (combined output: 1.0).",
+            rich_help_panel=PARALLEL,
+        ),
     ] = None,
     num_classes: Annotated[
         int | None,

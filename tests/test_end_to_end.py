@@ -51,12 +51,14 @@ def test_kgen_new_smoke_trains_and_the_project_passes_its_checks(
         ("--distance", "l1", "--loss", "binary_crossentropy"),
         ("--input-shape", "16x16x1", "--distance", "euclidean"),
         ("--distance", "l1", "--embedding-dim", "4", "--margin", "2.0"),
+        ("parallel", "--branches", "3", "--branch-outputs", "--aux-loss-weight", "0.5"),
     ],
     ids=[
         "image-cosine-bce",
         "vector-l1-bce",
         "image-euclidean-contrastive",
         "l1-margin2",
+        "parallel-branch-outputs",
     ],
 )
 def test_variants_pass_their_own_tests(render_project, flags) -> None:

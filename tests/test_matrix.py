@@ -36,6 +36,7 @@ NUMBER_LEVELS: dict[str, list[Any]] = {
     "branches": [1, 2, 3, 8],
     "branch_depth": [1, 2],
     "branch_width": [8, 32],
+    "aux_loss_weight": [None, 1.0],
     "num_classes": [2, 5],
     "input_widths": ["10,15", "3,7,12"],
     "shared_width": [4, 32],

@@ -61,6 +61,17 @@ VARIANTS = (
             "--loss-weights",
             "cost=0.5,urgent=2",
         ),
+        (
+            "parallel",
+            "--branches",
+            "3",
+            "--branch-outputs",
+            "--shared-weights",
+            "--input-shape",
+            "33",
+            "--output-transform",
+            "scale_shift",
+        ),
     ]
 )
 COMMON_FILES = {

@@ -34,7 +34,7 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
             shared
         ),
     }
-    return keras.Model(features, outputs, name="multi_output")
+    return keras.Model({"features": features}, outputs, name="multi_output")
 
 
 def compile_model(model: keras.Model, config: TrainConfig | None = None) -> keras.Model:

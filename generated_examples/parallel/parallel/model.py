@@ -20,18 +20,18 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
     """Map `features` to class probabilities through the parallel branches."""
     config = config or ModelConfig()
     features = keras.Input(shape=config.input_shape, name="features")
-    outputs = [
+    branch_outputs = [
         build_branch(config, name=f"branch_{index}")(features)
         for index in range(config.branches)
     ]
-    merged = keras.layers.Concatenate(name="merge")(outputs)
+    merged = keras.layers.Concatenate(name="merge")(branch_outputs)
     hidden = keras.layers.Dense(
         config.branch_width, activation=config.activation, name="head"
     )(merged)
     probabilities = keras.layers.Dense(
         config.num_classes, activation="softmax", name="class_probabilities"
     )(hidden)
-    return keras.Model(features, probabilities, name="parallel")
+    return keras.Model({"features": features}, probabilities, name="parallel")
 
 
 def compile_model(model: keras.Model, config: TrainConfig | None = None) -> keras.Model:
