@@ -10,7 +10,7 @@ import difflib
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 
@@ -41,6 +41,9 @@ CLASSIFIERS = "Patterns: parallel, multi-input, multi-output"
 TRANSFORM = "Output transform (every pattern)"
 TRAINING = "Training defaults"
 RUN = "Run"
+TEMPLATE = "Template"
+# Options of `kgen new` that are not template questions.
+RUN_OPTIONS = {"dest", "yes", "interactive", "smoke", "template", "set_", "trust"}
 
 
 def _show_version(value: bool) -> None:
@@ -349,6 +352,30 @@ def new(
             help="Smoke-train the new project for a few steps.", rich_help_panel=RUN
         ),
     ] = True,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            help="Your own copier template instead of the built-in one: a directory "
+            "or git URL, optionally @TAG (e.g. git@host:team/starter.git@v2).",
+            rich_help_panel=TEMPLATE,
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Answer any question of the template: KEY=VALUE, repeatable.",
+            rich_help_panel=TEMPLATE,
+        ),
+    ] = None,
+    trust: Annotated[
+        bool,
+        typer.Option(
+            help="Let the template run its own code (copier _tasks, migrations, "
+            "Jinja extensions).",
+            rich_help_panel=TEMPLATE,
+        ),
+    ] = False,
 ) -> None:
     """Generate a training project for PATTERN, format it and smoke-train it.
 
@@ -358,29 +385,61 @@ def new(
     given = {
         name: value
         for name, value in locals().items()
-        if name not in {"dest", "yes", "interactive", "smoke"} and value is not None
+        if name not in RUN_OPTIONS and value is not None
     }
     try:
+        given |= parse_settings(set_ or [], given)
         _new(
             given,
             dest,
             ask=interactive or (not yes and sys.stdin.isatty()),
             smoke=smoke,
+            template=template,
+            trust=trust,
         )
     except KgenError as error:
-        typer.secho(f"error: {error}", fg="red", err=True)
-        raise typer.Exit(2) from None
+        fail(error)
 
 
-def _new(given: dict[str, Any], dest: Path | None, ask: bool, smoke: bool) -> None:
+def fail(error: KgenError) -> NoReturn:
+    """Print `error` on one line and exit with status 2 (bad input)."""
+    typer.secho(f"error: {error}", fg="red", err=True)
+    raise typer.Exit(2) from None
+
+
+def parse_settings(settings: list[str], given: dict[str, Any]) -> dict[str, str]:
+    """`KEY=VALUE` strings as answers; a key may not also be given as a flag."""
+    answers: dict[str, str] = {}
+    for setting in settings:
+        key, equals, value = setting.partition("=")
+        key = key.strip()
+        if not equals or not key.isidentifier():
+            raise KgenError(
+                f"--set {setting!r} is not KEY=VALUE; e.g. --set branches=4"
+            )
+        if key in given or key in answers:
+            raise KgenError(f"{key} is given twice; keep one --set or flag")
+        answers[key] = value
+    return answers
+
+
+def _new(
+    given: dict[str, Any],
+    dest: Path | None,
+    ask: bool,
+    smoke: bool,
+    template: str | None = None,
+    trust: bool = False,
+) -> None:
     from rich.console import Console
 
     from kgen.generate import check_destination, render
-    from kgen.questions import Questionnaire, load_questions
-    from kgen.template import builtin_template
+    from kgen.questions import Questionnaire, load_questions, load_settings
+    from kgen.store import ensure_store
+    from kgen.template import open_template
 
     pattern = given["pattern"]
-    if pattern not in PATTERNS:
+    if template is None and pattern not in PATTERNS:
         close = difflib.get_close_matches(pattern, PATTERNS, n=1)
         hint = f"did you mean {close[0]!r}?" if close else "see `kgen patterns`"
         raise KgenError(f"unknown pattern {pattern!r}; {hint}")
@@ -388,21 +447,44 @@ def _new(given: dict[str, Any], dest: Path | None, ask: bool, smoke: bool) -> No
         check_destination(dest)
 
     console = Console(stderr=True, soft_wrap=True)
-    template = builtin_template()
-    questionnaire = Questionnaire(load_questions(template))
-    defaults = {"project_name": dest.name} if dest is not None else {}
-    answers = questionnaire.resolve(given, ask=_ask if ask else None, defaults=defaults)
-    dest = dest if dest is not None else Path(answers["project_name"])
-
-    start = time.perf_counter()
-    with console.status("Rendering the project..."):
-        project = render(template, dest, answers)
+    with open_template(template) as source:
+        if source.builtin:
+            ensure_store()  # what the project's answers file will point at
+        questions = load_questions(source.local)
+        if template is not None and "pattern" not in {q.name for q in questions}:
+            raise KgenError(
+                f"template {template} has no `pattern` question, which kgen templates "
+                "choose the architecture with; add one (see the README)"
+            )
+        questionnaire = Questionnaire(questions)
+        defaults = {"project_name": dest.name} if dest is not None else {}
+        answers = questionnaire.resolve(
+            given, ask=_ask if ask else None, defaults=defaults
+        )
+        smoke_module = questionnaire.render(
+            load_settings(source.local).get("kgen_smoke"), answers
+        )
+        dest = dest if dest is not None else Path(answers["project_name"])
+        start = time.perf_counter()
+        with console.status("Rendering the project..."):
+            project = render(
+                source.url,
+                dest,
+                answers,
+                vcs_ref=source.ref,
+                trust=trust,
+                record=source.record,
+            )
     console.print(
         f"[green]✓[/green] Generated {answers['pattern']} project in {project} "
         f"({time.perf_counter() - start:.2f} s)"
     )
-    if smoke:
-        _smoke(console, project, answers["package_name"])
+    if smoke and smoke_module:
+        _smoke(console, project, smoke_module)
+    elif smoke:
+        console.print("  no smoke step: the template declares no _kgen_smoke module")
+    if template is not None:
+        return  # the next steps below are the built-in template's
     steps = [
         (f"cd {dest}", ""),
         ('pip install -e ".[cpu,dev]"', "# or .[cuda,dev]"),
@@ -415,14 +497,112 @@ def _new(given: dict[str, Any], dest: Path | None, ask: bool, smoke: bool) -> No
         typer.echo(f"  {command.ljust(width)}  {comment}".rstrip())
 
 
-def _smoke(console: Any, project: Path, package: str) -> None:
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  kgen update                       # newest template, same answers\n\n"
+        "  kgen update demo --set branches=4 --set merge=add\n\n"
+        "  kgen update demo --conflict rej --smoke"
+    )
+)
+def update(
+    project: Annotated[
+        Path, typer.Argument(help="The project to update (default: here).")
+    ] = Path("."),
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Change an answer: KEY=VALUE, repeatable (e.g. branches=4)."
+        ),
+    ] = None,
+    conflict: Annotated[
+        Literal["inline", "rej"],
+        typer.Option(
+            help="Where an edit of yours and a template change collide: inline "
+            "conflict markers, or the template's change in a .rej file beside it."
+        ),
+    ] = "inline",
+    smoke: Annotated[
+        bool, typer.Option(help="Smoke-train the project after updating.")
+    ] = False,
+    template: Annotated[
+        Path | None,
+        typer.Option(
+            help="For projects made from a template directory: that directory, "
+            "whose current state becomes the template's newest version."
+        ),
+    ] = None,
+    vcs_ref: Annotated[
+        str | None,
+        typer.Option(help="Template version (git tag) to update to; default: latest."),
+    ] = None,
+    trust: Annotated[
+        bool,
+        typer.Option(help="Let the template run its own code (tasks, migrations)."),
+    ] = False,
+) -> None:
+    """Bring the newest template, or changed answers, into an edited project.
+
+    A 3-way update by copier: your edits are kept, the template's changes applied,
+    and where both touch the same lines you get conflict markers (or .rej files).
+    The project must be a clean git checkout, so the update can be reviewed and
+    undone. Exits with 1 when conflicts need resolving.
+    """
+    from rich.console import Console
+
+    from kgen.update import update as run_update
+
+    console = Console(stderr=True, soft_wrap=True)
+    try:
+        changes = parse_settings(set_ or [], {})
+        with console.status("Updating the project..."):
+            report = run_update(
+                project,
+                changes,
+                conflict=conflict,
+                trust=trust,
+                vcs_ref=vcs_ref,
+                template=template,
+            )
+    except KgenError as error:
+        fail(error)
+    versions = (
+        f"template {report.old_version} → {report.new_version}"
+        if report.old_version != report.new_version
+        else f"template {report.new_version}"
+    )
+    if not report.changed:
+        console.print(f"[green]✓[/green] Up to date ({versions}); nothing changed")
+    else:
+        console.print(
+            f"[green]✓[/green] Updated {project} ({versions}): "
+            f"{len(report.changed)} path{'s' if len(report.changed) > 1 else ''} "
+            "changed; review with `git diff`"
+        )
+        for line in report.changed:
+            typer.echo(f"  {line}")
+    if report.conflicts:
+        typer.secho(
+            f"conflicts in {', '.join(report.conflicts)}: your edits and the "
+            "template's changes overlap; resolve them, then commit",
+            fg="yellow",
+            err=True,
+        )
+        raise typer.Exit(1)
+    if smoke and report.smoke_module:
+        _smoke(console, project.absolute(), report.smoke_module)
+    elif smoke:
+        console.print("  no smoke step: the template declares no _kgen_smoke module")
+
+
+def _smoke(console: Any, project: Path, module: str) -> None:
     from kgen.smoke import smoke_train
 
     with console.status(
         "Smoke-training a few steps (TensorFlow takes a few seconds to start)..."
     ):
         try:
-            report = smoke_train(project, package)
+            report = smoke_train(project, module)
         except SmokeTrainError as error:
             typer.secho(
                 f"error: {error}; the project is kept in {project}, "

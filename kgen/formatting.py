@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -22,13 +23,17 @@ def black_mode(project: Path):  # -> black.Mode
     )
 
 
-def format_tree(project: Path) -> list[Path]:
-    """Format the `.py` files under `project` in place; return those black changed."""
+def format_tree(project: Path, paths: Iterable[Path] | None = None) -> list[Path]:
+    """Format the `.py` files under `project` (or those of `paths`) in place.
+
+    Returns the files black changed.
+    """
     import black
 
     mode = black_mode(project)
     changed = []
-    for path in sorted(project.rglob("*.py")):
+    files = project.rglob("*.py") if paths is None else paths
+    for path in sorted(path for path in files if path.suffix == ".py"):
         source = path.read_text(encoding="utf-8")
         try:
             # One pass, no AST round-trip check: the tests prove the template's output

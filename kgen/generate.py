@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from kgen.errors import KgenError
 from kgen.formatting import format_tree
+
+ANSWERS_FILE = ".copier-answers.yml"
 
 
 def _umask() -> int:
@@ -27,37 +31,42 @@ def check_destination(dest: Path) -> None:
         raise KgenError(f"{dest} exists and is not empty; choose a new directory")
 
 
-def render(template: Path, dest: Path, answers: Mapping[str, Any]) -> Path:
+def render(
+    template: str | Path,
+    dest: Path,
+    answers: Mapping[str, Any],
+    *,
+    vcs_ref: str | None = None,
+    trust: bool = False,
+    record: Mapping[str, str] | None = None,
+) -> Path:
     """Render `template` with `answers` into the new directory `dest`, formatted.
 
     Everything happens in a staging directory beside `dest`, which is renamed into
     place only once rendering and formatting succeeded: a failure (or Ctrl-C) leaves
-    no half-written project behind.
+    no half-written project behind. `record` replaces where the answers file says
+    the template came from (`_src_path`, `_commit`).
     """
     import copier
-    from copier.errors import CopierError
-    from jinja2 import TemplateError
 
     dest = dest.absolute()
     check_destination(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.kgen-", dir=dest.parent))
     try:
-        try:
+        with copier_errors(template):
             copier.run_copy(
                 str(template),
                 staging,
                 data=dict(answers),
+                vcs_ref=vcs_ref,
                 defaults=True,
                 overwrite=True,
                 quiet=True,
-                unsafe=False,
+                unsafe=trust,
             )
-        except (CopierError, TemplateError, ValueError) as error:
-            message = " ".join(f"{type(error).__name__}: {error}".split())
-            raise KgenError(
-                f"{template} failed to render ({message}); fix the template"
-            ) from None
+        if record:
+            record_source(staging / ANSWERS_FILE, record)
         format_tree(staging)
         staging.chmod(0o777 & ~_umask())  # mkdtemp made it private
         if dest.is_dir():
@@ -67,3 +76,38 @@ def render(template: Path, dest: Path, answers: Mapping[str, Any]) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return dest
+
+
+@contextlib.contextmanager
+def copier_errors(template: str | Path) -> Iterator[None]:
+    """Turn copier's and Jinja's exceptions into one-line KgenErrors."""
+    from copier.errors import CopierError, UnsafeTemplateError
+    from jinja2 import TemplateError
+
+    try:
+        yield
+    except UnsafeTemplateError as error:
+        found = re.search(r"features?: ([^.\n]+)", str(error))
+        features = found.group(1) if found else "tasks"
+        raise KgenError(
+            f"{template} runs code on your machine ({features}); "
+            "pass --trust if you trust its author"
+        ) from None
+    except (CopierError, TemplateError, ValueError) as error:
+        message = " ".join(f"{type(error).__name__}: {error}".split())
+        raise KgenError(
+            f"{template} failed to render ({message}); fix the template"
+        ) from None
+
+
+def record_source(answers_file: Path, record: Mapping[str, str]) -> None:
+    """Point the answers file's `_src_path` / `_commit` at `record`'s values."""
+    import yaml
+
+    lines = answers_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    keys = tuple(f"{key}:" for key in record)
+    kept = [line for line in lines if not line.startswith(keys)]
+    header = 1 if kept and kept[0].startswith("#") else 0
+    recorded = yaml.safe_dump(dict(record), sort_keys=False, allow_unicode=True)
+    kept.insert(header, recorded)
+    answers_file.write_text("".join(kept), encoding="utf-8")

@@ -78,8 +78,8 @@ def _type_of(value: Any) -> str:
     return "str"
 
 
-def load_questions(template: Path) -> list[Question]:
-    """Read the questions of the copier template at `template`, in their order."""
+def read_config(template: Path) -> dict[str, Any]:
+    """The parsed `copier.yml` of the template at `template`."""
     import yaml
 
     for name in ("copier.yml", "copier.yaml"):
@@ -99,11 +99,25 @@ def load_questions(template: Path) -> list[Question]:
         raise KgenError(f"{config} is not valid YAML{where}; fix the file") from None
     if not isinstance(data, dict):
         raise KgenError(f"{config} must be a mapping of questions; fix the file")
+    return data
+
+
+def load_questions(template: Path) -> list[Question]:
+    """Read the questions of the copier template at `template`, in their order."""
     return [
         Question.from_yaml(name, spec)
-        for name, spec in data.items()
+        for name, spec in read_config(template).items()
         if not name.startswith("_")
     ]
+
+
+def load_settings(template: Path) -> dict[str, Any]:
+    """The template's settings (copier.yml's `_` keys), without the underscore."""
+    return {
+        name[1:]: value
+        for name, value in read_config(template).items()
+        if name.startswith("_")
+    }
 
 
 # Asks one question: (question, rendered default, why the last reply was refused).

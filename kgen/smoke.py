@@ -45,10 +45,14 @@ class SmokeReport:
         )
 
 
-def smoke_train(project: Path, package: str) -> SmokeReport:
-    """Run `python -m PACKAGE.train` briefly inside `project` and read its results.
+def smoke_train(project: Path, module: str) -> SmokeReport:
+    """Run `python -m MODULE` briefly inside `project` and read its results.
 
-    The run's outputs and its full log go to `project/runs/smoke/`.
+    MODULE is the train command a template declares as `_kgen_smoke` in its
+    copier.yml. kgen runs it with `--epochs`, `--steps-per-epoch` and `--output-dir`;
+    it must write `history.csv` (with a `loss` column, one row per epoch) and
+    `metrics.json` there, as the built-in template's train.py does. The run's outputs
+    and its full log go to `project/runs/smoke/`.
     """
     output_dir = project / "runs" / "smoke"
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -56,7 +60,7 @@ def smoke_train(project: Path, package: str) -> SmokeReport:
     command = [
         sys.executable,
         "-m",
-        f"{package}.train",
+        module,
         "--epochs",
         str(EPOCHS),
         "--steps-per-epoch",

@@ -1,10 +1,26 @@
-"""Where kgen's built-in copier template lives."""
+"""Where templates come from: kgen's built-in one, or a team's own copier template."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from kgen.errors import KgenError
+from kgen.questions import load_questions
+
+REMOTE_PREFIXES = (
+    "https://",
+    "http://",
+    "ssh://",
+    "git://",
+    "git+",
+    "git@",
+    "gh:",
+    "gl:",
+)
 
 
 def builtin_template() -> Path:
@@ -14,3 +30,112 @@ def builtin_template() -> Path:
         if (root / "keras" / "copier.yml").is_file():
             return root / "keras"
     raise KgenError("kgen's built-in template is missing; reinstall kgen")
+
+
+@dataclasses.dataclass(frozen=True)
+class TemplateSource:
+    """A template as copier gets it, and a local directory to read its questions."""
+
+    url: str  # a directory or a git URL, as copier takes (and records) it
+    ref: str | None  # a git tag, branch or commit; None: copier's choice
+    local: Path  # the template's files at `ref`
+    builtin: bool = False
+
+    @property
+    def record(self) -> dict[str, str] | None:
+        """What the answers file records as the source, where kgen decides it."""
+        if not self.builtin:
+            return None  # copier records the URL and the commit itself
+        from kgen.store import BUNDLE_SOURCE, template_tag
+
+        return {"_commit": template_tag(), "_src_path": BUNDLE_SOURCE}
+
+
+def builtin_source() -> TemplateSource:
+    template = builtin_template()
+    return TemplateSource(url=str(template), ref=None, local=template, builtin=True)
+
+
+def split_spec(spec: str) -> tuple[str, str | None]:
+    """`PATH_OR_URL[@REF]` into the location and the ref (a ref has no '/' or ':')."""
+    location, at, ref = spec.rpartition("@")
+    if at and location and ref and "/" not in ref and ":" not in ref:
+        return location, ref
+    return spec, None
+
+
+def is_remote(location: str) -> bool:
+    return location.startswith(REMOTE_PREFIXES) or location.endswith(".git")
+
+
+@contextlib.contextmanager
+def open_template(
+    spec: str | None, store_path: str | None = None
+) -> Iterator[TemplateSource]:
+    """The template `spec` names (None: the built-in one), checked out if it is git.
+
+    A git template is cloned once into a temporary directory to read its questions;
+    copier then renders from the URL itself, so the project records it. A plain
+    directory is first committed as a new version into kgen's store (`store_path`,
+    or one named after it), which copier then renders from.
+    """
+    if spec is None:
+        yield builtin_source()
+        return
+    location, ref = split_spec(spec)
+    path = Path(location).expanduser()
+    if not is_remote(location):
+        if not path.is_dir():
+            raise KgenError(
+                f"template {location} does not exist; pass a directory or a git URL"
+            )
+        location = str(path.absolute())
+        if not (path / ".git").exists():
+            if ref:
+                raise KgenError(
+                    f"template {location} is not a git repository, so it has no "
+                    f"ref {ref!r}; drop @{ref} or put the template under git"
+                )
+            # No history to update from later: kgen keeps one in its store.
+            from kgen.store import snapshot
+
+            load_questions(path)  # a clear error if it is not a copier template
+            store, ref = snapshot(path, store_path)
+            yield TemplateSource(url=store, ref=ref, local=path)
+            return
+    with tempfile.TemporaryDirectory(prefix="kgen-template-") as scratch:
+        checkout = Path(scratch) / "template"
+        ref = clone(location, ref, checkout)
+        yield TemplateSource(url=location, ref=ref, local=checkout)
+
+
+def clone(location: str, ref: str | None, checkout: Path) -> str | None:
+    """Clone `location` into `checkout` at `ref` (default: its latest tag, or HEAD).
+
+    Returns the ref checked out, so copier can render that same version.
+    """
+    from kgen.store import git
+
+    url = location
+    if location.startswith("gh:"):
+        url = f"https://github.com/{location[3:]}.git"
+    elif location.startswith("gl:"):
+        url = f"https://gitlab.com/{location[3:]}.git"
+    elif location.startswith("git+"):
+        url = location[4:]
+    try:
+        git("clone", "--quiet", url, str(checkout))
+    except KgenError as error:
+        raise KgenError(f"cannot read template {location}: {error}") from None
+    if ref is None:
+        tags = git("tag", "--list", "--sort=-v:refname", cwd=checkout).split()
+        ref = tags[0] if tags else None
+    if ref is not None:
+        try:
+            git("checkout", "--quiet", ref, cwd=checkout)
+        except KgenError:
+            raise KgenError(
+                f"template {location} has no ref {ref!r}; "
+                "name a tag, branch or commit it has"
+            ) from None
+    return ref

@@ -19,29 +19,16 @@ sys.path.insert(0, str(ROOT))
 from kgen.generate import render  # noqa: E402
 from kgen.patterns import PATTERNS  # noqa: E402
 from kgen.questions import Questionnaire, load_questions  # noqa: E402
-from kgen.template import builtin_template  # noqa: E402
-
-# The answers file records where the template was; in the gallery, say it relative
-# to the repository rather than the machine that rendered it.
-SOURCE_LINE = "_src_path: templates/keras\n"
+from kgen.template import builtin_source  # noqa: E402
 
 
 def render_example(pattern: str, dest: Path) -> Path:
     """Render `pattern` with its defaults into `dest`, as the gallery holds it."""
-    template = builtin_template()
-    answers = Questionnaire(load_questions(template)).resolve(
+    source = builtin_source()
+    answers = Questionnaire(load_questions(source.local)).resolve(
         {"pattern": pattern, "project_name": pattern}
     )
-    project = render(template, dest, answers)
-    answers_file = project / ".copier-answers.yml"
-    lines = answers_file.read_text(encoding="utf-8").splitlines(keepends=True)
-    answers_file.write_text(
-        "".join(
-            SOURCE_LINE if line.startswith("_src_path:") else line for line in lines
-        ),
-        encoding="utf-8",
-    )
-    return project
+    return render(source.url, dest, answers, record=source.record)
 
 
 def main() -> None:

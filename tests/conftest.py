@@ -18,6 +18,14 @@ from kgen.template import builtin_template
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A HOME of the tests' own: kgen keeps its template store in ~/.kgen."""
+    path = tmp_path_factory.mktemp("home")
+    os.environ["HOME"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def template() -> Path:
     return builtin_template()

@@ -208,7 +208,7 @@ def test_smoke_train_reports_a_crashing_project(render_project, tmp_path: Path):
     train = project / "demo" / "train.py"
     train.write_text("raise SystemExit('boom')\n" + train.read_text())
     with pytest.raises(SmokeTrainError) as error:
-        smoke_train(project, "demo")
+        smoke_train(project, "demo.train")
     log = Path(error.value.log)
     assert log.is_file()
     assert "boom" in log.read_text()

@@ -44,3 +44,27 @@ def test_gallery_matches_the_template(pattern: str, tmp_path: Path) -> None:
         f"generated_examples/{pattern} is out of date ({', '.join(stale)}); "
         "run: python scripts/regenerate_examples.py"
     )
+
+
+@pytest.mark.parametrize("pattern", list(PATTERNS))
+def test_copier_output_needs_no_formatting(
+    pattern: str, template: Path, tmp_path: Path
+) -> None:
+    """What copier renders by itself is already black-formatted.
+
+    `kgen update` lets copier render the old and the new template version, unformatted,
+    to diff them against the project; formatting differences would show up as edits
+    and could collide with template changes as false conflicts.
+    """
+    import copier
+
+    from kgen.formatting import format_tree
+
+    copier.run_copy(
+        str(template),
+        tmp_path,
+        data={"pattern": pattern, "project_name": pattern},
+        defaults=True,
+        quiet=True,
+    )
+    assert [str(path.relative_to(tmp_path)) for path in format_tree(tmp_path)] == []

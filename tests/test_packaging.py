@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+from kgen.store import BUNDLE_SOURCE, template_tag
+
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -50,11 +52,16 @@ def test_an_installed_kgen_renders_from_its_own_copy(wheel: Path, tmp_path: Path
     result = subprocess.run(
         [sys.executable, "-m", "kgen", "new", "siamese", "demo", "-y", "--no-smoke"],
         cwd=elsewhere,
-        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 0, result.stderr
     answers = (elsewhere / "demo" / ".copier-answers.yml").read_text()
-    assert f"_src_path: {site / 'kgen' / 'templates' / 'keras'}" in answers
+    # The project points at the template store the installed kgen set up.
+    recorded = f"_commit: {template_tag()}\n_src_path: {BUNDLE_SOURCE}\n"
+    assert recorded in answers
+    packaged = site / "kgen" / "templates" / "keras.bundle"
+    store = tmp_path / ".kgen" / "templates" / "keras.bundle"
+    assert store.read_bytes() == packaged.read_bytes()

@@ -10,12 +10,11 @@ import copier
 import pytest
 import yaml
 
-from kgen.cli import new
+from kgen.cli import RUN_OPTIONS, new
 from kgen.errors import KgenError
 from kgen.patterns import PATTERNS
 from kgen.questions import Questionnaire, load_questions
 
-RUN_OPTIONS = {"dest", "yes", "interactive", "smoke"}
 PYTHON_TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 
 

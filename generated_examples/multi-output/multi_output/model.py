@@ -30,9 +30,11 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
         # score: one real value.
         "score": keras.layers.Dense(1, name="score")(shared),
         # category: probabilities over 3 classes.
-        "category": keras.layers.Dense(3, activation="softmax", name="category")(
-            shared
-        ),
+        "category": keras.layers.Dense(
+            3,
+            activation="softmax",
+            name="category",
+        )(shared),
     }
     return keras.Model({"features": features}, outputs, name="multi_output")
 

@@ -1,0 +1,130 @@
+"""The template store: every released version of the built-in template, offline.
+
+copier's 3-way update renders the project twice from its template: once at the
+version the project was made with (`_commit` in `.copier-answers.yml`), once at the
+new one. Both must come from one git repository that is there without a network and
+without the kgen release that made the project. So kgen ships the built-in
+template's whole release history as a git bundle (`templates/keras.bundle`, one
+commit tagged `v<version>` per kgen release) and copies it to `~/.kgen/templates/`,
+a path every machine can resolve. Projects record that path with the `~`, so a project
+made on one machine by kgen 0.1 updates on another that only has kgen 0.3 installed:
+the newer bundle still holds the `v0.1` commit.
+
+`kgen new` renders the plain template directory (fast, no clone) and records the tag
+of the current version; `tests/test_store.py` proves that tag holds exactly the
+directory's files, and `scripts/release_template.py` refreshes the bundle.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from kgen import __version__
+from kgen.errors import KgenError
+from kgen.template import builtin_template
+
+# Where projects say their template lives: `~` keeps the answers file portable.
+BUNDLE_SOURCE = "~/.kgen/templates/keras.bundle"
+
+
+def template_tag(version: str = __version__) -> str:
+    """The git tag of the built-in template shipped with kgen `version`."""
+    return f"v{version}"
+
+
+def packaged_bundle() -> Path:
+    """The bundle inside the kgen installation, next to the template directory."""
+    return builtin_template().parent / "keras.bundle"
+
+
+def ensure_store() -> Path:
+    """Install kgen's bundle at BUNDLE_SOURCE (when it differs) and return its path.
+
+    A newer kgen's bundle holds every older version too, so replacing the file
+    never loses a version a project may refer to.
+    """
+    packaged = packaged_bundle()
+    if not packaged.is_file():
+        raise KgenError(f"{packaged} is missing; reinstall kgen")
+    installed = Path(BUNDLE_SOURCE).expanduser()
+    content = packaged.read_bytes()
+    if installed.is_file() and installed.read_bytes() == content:
+        return installed
+    try:
+        installed.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=installed.parent, prefix=".bundle-")
+        with os.fdopen(handle, "wb") as file:
+            file.write(content)
+        os.replace(temporary, installed)
+    except OSError as error:
+        raise KgenError(
+            f"cannot write kgen's template store {installed} ({error.strerror}); "
+            "make ~/.kgen writable"
+        ) from None
+    return installed
+
+
+def git(*args: str, cwd: Path | None = None) -> str:
+    """Run git and return its output; a failure becomes a KgenError."""
+    try:
+        result = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        raise KgenError("git is not installed; install git and retry") from None
+    if result.returncode != 0:
+        message = " ".join(result.stderr.split()) or f"exit {result.returncode}"
+        raise KgenError(f"git {args[0]} failed in {cwd or Path.cwd()}: {message}")
+    return result.stdout
+
+
+# Plain-directory templates have no history of their own; kgen keeps one for them.
+CUSTOM_STORE = "~/.kgen/templates/custom"
+IDENTITY = (
+    "-c",
+    "user.name=kgen",
+    "-c",
+    "user.email=kgen@users.noreply.github.com",
+)
+
+
+def snapshot(template: Path, store: str | None = None) -> tuple[str, str]:
+    """Commit the plain template directory `template` as a new version of a store.
+
+    `store` is the store's path as projects record it (`~/.kgen/...`); by default
+    one named after the directory. Returns that path and the version's tag (`v1`,
+    `v2`, ...; the latest tag again when nothing changed), so copier can render the
+    directory as a git template and a later `kgen update` finds this version.
+    """
+    import hashlib
+    import shutil
+
+    template = template.absolute()
+    if store is None:
+        digest = hashlib.sha256(str(template).encode()).hexdigest()[:8]
+        store = f"{CUSTOM_STORE}/{template.name}-{digest}"
+    repo = Path(store).expanduser()
+    if not (repo / ".git").is_dir():
+        repo.mkdir(parents=True, exist_ok=True)
+        git("init", "--quiet", cwd=repo)
+    for path in repo.iterdir():
+        if path.name != ".git":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    shutil.copytree(
+        template,
+        repo,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns(".git", "__pycache__", "*.pyc"),
+    )
+    git("add", "--all", cwd=repo)
+    tags = git("tag", "--list", "v*", cwd=repo).split()
+    numbers = [int(tag[1:]) for tag in tags if tag[1:].isdigit()]
+    if numbers and not git("status", "--porcelain", cwd=repo).strip():
+        return store, f"v{max(numbers)}"
+    tag = f"v{max(numbers, default=0) + 1}"
+    git(*IDENTITY, "commit", "--quiet", "--allow-empty", "-m", tag, cwd=repo)
+    git(*IDENTITY, "tag", tag, cwd=repo)
+    return store, tag
