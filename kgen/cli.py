@@ -595,6 +595,31 @@ def update(
         console.print("  no smoke step: the template declares no _kgen_smoke module")
 
 
+@app.command()
+def check(
+    project: Annotated[
+        Path, typer.Argument(help="The project to check (default: here).")
+    ] = Path("."),
+) -> None:
+    """Say whether PROJECT is behind its template's newest version.
+
+    Exits with 0 when up to date and 1 when behind (for CI), 2 on bad input.
+    """
+    from kgen.update import check as run_check
+
+    try:
+        report = run_check(project)
+    except KgenError as error:
+        fail(error)
+    if report.behind:
+        typer.echo(
+            f"{project}: template {report.current}, newest {report.newest}; "
+            f"run `kgen update {project}`"
+        )
+        raise typer.Exit(1)
+    typer.echo(f"{project}: up to date (template {report.current})")
+
+
 def _smoke(console: Any, project: Path, module: str) -> None:
     from kgen.smoke import smoke_train
 

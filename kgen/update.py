@@ -219,3 +219,41 @@ def path_of(line: str) -> str:
 
 def path_of_top(path: Path, top: Path) -> str:
     return path.relative_to(top).as_posix()
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckReport:
+    """Where a project stands against its template's newest version."""
+
+    current: str
+    newest: str
+
+    @property
+    def behind(self) -> bool:
+        return version_key(self.newest) > version_key(self.current)
+
+
+def version_key(tag: str) -> Any:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(tag.removeprefix("v"))
+    except InvalidVersion:
+        return Version("0")
+
+
+def check(project: Path) -> CheckReport:
+    """Compare the template version `project` records with the newest one there is."""
+    project = project.absolute()
+    answers = read_answers(project)
+    source = str(answers.get("_src_path", ""))
+    if is_builtin(answers):
+        ensure_store()
+        source = BUNDLE_SOURCE
+    current = str(answers.get("_commit", template_tag("0.1.0")))
+    location = str(Path(source).expanduser()) if source.startswith("~") else source
+    listing = git("ls-remote", "--tags", "--refs", location, cwd=project)
+    tags = [line.split("refs/tags/")[-1] for line in listing.splitlines()]
+    if not tags:
+        raise KgenError(f"{source} has no version tags; tag the template's releases")
+    return CheckReport(current, max(tags, key=version_key))

@@ -165,6 +165,9 @@ def test_update_across_versions_offline_keeps_edits(
     commit_all(project, "Our edits")
     # Another machine: a fresh home, only the newer kgen, the older one gone.
     shutil.rmtree(old_copy)
+    behind = kgen_at(new, tmp_path / "home-b", "check", str(project))
+    assert behind.returncode == 1, behind.stderr
+    assert f"template {template_tag()}, newest v9.0.0" in behind.stdout
     result = kgen_at(new, tmp_path / "home-b", "update", str(project))
     assert result.returncode == 0, result.stderr
     assert f"{template_tag()} → v9.0.0" in result.stderr
@@ -175,6 +178,31 @@ def test_update_across_versions_offline_keeps_edits(
     assert answers_of(project)["_commit"] == "v9.0.0"
     status = git(project, "status", "--short")
     assert "demo/train.py" in status and "notes.py" not in status
+    commit_all(project, "Updated")
+    current = kgen_at(new, tmp_path / "home-b", "check", str(project))
+    assert current.returncode == 0, current.stderr
+    assert "up to date (template v9.0.0)" in current.stdout
+
+
+def test_copier_itself_updates_a_kgen_project(tmp_path: Path) -> None:
+    """The built-in template is a plain copier template: `copier update` works too."""
+    import copier
+
+    project = new_project(None, tmp_path / "home", tmp_path / "demo", "siamese")
+    environ = dict(os.environ)
+    os.environ.update(HOME=str(tmp_path / "home"), **GIT_IDENTITY)
+    try:
+        copier.run_update(
+            project,
+            data={"embedding_dim": 32},
+            defaults=True,
+            overwrite=True,
+            quiet=True,
+        )
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+    assert "embedding_dim: int = 32" in (project / "demo" / "config.py").read_text()
 
 
 @pytest.mark.parametrize("mode", ["inline", "rej"])
