@@ -16,7 +16,7 @@ from typing import Any
 
 from kgen.errors import KgenError
 from kgen.generate import ANSWERS_FILE, copier_errors
-from kgen.store import BUNDLE_SOURCE, ensure_store, git, template_tag
+from kgen.store import BUNDLE_SOURCE, IDENTITY, ensure_store, git, template_tag
 
 CONFLICT_MARKER = "<<<<<<< "
 # Where kgen 0.1 projects, made before the template store, said the template was.
@@ -29,7 +29,7 @@ class UpdateReport:
 
     old_version: str
     new_version: str
-    changed: list[str]  # `git status --short` lines, relative to the repository
+    changed: list[str]  # `git status --porcelain` lines, relative to the repository
     conflicts: list[str]  # files with conflict markers, or the `.rej` files
     smoke_module: str | None  # the template's `_kgen_smoke`, for the new answers
 
@@ -92,10 +92,7 @@ def adopt_legacy(project: Path) -> None:
     )
     git("add", "--", ANSWERS_FILE, cwd=project)
     git(
-        "-c",
-        "user.name=kgen",
-        "-c",
-        "user.email=kgen@users.noreply.github.com",
+        *IDENTITY,
         "commit",
         "--quiet",
         "--no-verify",
@@ -154,9 +151,6 @@ def update(
     builtin = is_builtin(answers)
     if builtin:
         ensure_store()
-        if "_commit" not in answers:
-            adopt_legacy(project)
-            answers = read_answers(project)
     elif "_commit" not in answers:
         raise KgenError(
             f"{project} was made from {source or 'a template'}, which was not a git "
@@ -174,7 +168,7 @@ def update(
             raise KgenError(f"template {template} is not a directory; pass one")
         load_questions(template)  # a clear error if it is not a copier template
         _, vcs_ref = snapshot(template, source)
-    old_version = str(answers["_commit"])
+    old_version = str(answers.get("_commit", template_tag("0.1.0")))
     previous = {k: v for k, v in answers.items() if not k.startswith("_")}
     spec = None if builtin else f"{source}@{vcs_ref}" if vcs_ref else source
     with open_template(spec) as new:
@@ -182,6 +176,8 @@ def update(
         questionnaire = Questionnaire(load_questions(new.local))
         resolved = questionnaire.resolve(dict(changes), defaults=previous)
         smoke_setting = load_settings(new.local).get("kgen_smoke")
+    if "_commit" not in answers:  # checked everything else first: now adopt it
+        adopt_legacy(project)
     top = Path(git("rev-parse", "--show-toplevel", cwd=project).strip())
     with copier_errors(source):
         copier.run_update(
@@ -194,7 +190,10 @@ def update(
             quiet=True,
             unsafe=trust,
         )
-    status = git("status", "--short", "--untracked-files=all", "--", ".", cwd=project)
+    # Porcelain paths are relative to the repository, wherever the project sits in it.
+    status = git(
+        "status", "--porcelain", "--untracked-files=all", "--", ".", cwd=project
+    )
     lines = [line for line in status.splitlines() if line.strip()]
     conflicts = conflicts_in(lines, top)
     touched = [top / path_of(line) for line in lines if "D" not in line[:2]]
@@ -213,7 +212,7 @@ def update(
 
 
 def path_of(line: str) -> str:
-    """The path of a `git status --short` line (the new name of a rename)."""
+    """The path of a `git status --porcelain` line (the new name of a rename)."""
     return line[3:].split(" -> ")[-1].strip('"')
 
 

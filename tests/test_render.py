@@ -15,6 +15,7 @@ import yaml
 from conftest import RenderProject
 
 from kgen.formatting import black_mode
+from kgen.store import BUNDLE_SOURCE, template_tag
 
 INPUT_SHAPES = ["32", "12x12x3"]
 DISTANCES = ["l1", "euclidean", "cosine"]
@@ -180,12 +181,12 @@ def test_pattern_presets_reach_the_config(render_project: RenderProject) -> None
     assert config_defaults(render_project(), "TrainConfig")["learning_rate"] == 0.001
 
 
-def test_answers_file_records_every_answer(
-    render_project: RenderProject, template: Path
-) -> None:
+def test_answers_file_records_every_answer(render_project: RenderProject) -> None:
     project = render_project("--distance", "cosine", "--epochs", "7")
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert answers["_src_path"] == str(template)
+    # The template store and this version's tag, for `kgen update`.
+    assert answers["_src_path"] == BUNDLE_SOURCE
+    assert answers["_commit"] == template_tag()
     assert answers["pattern"] == "siamese"
     assert answers["project_name"] == "demo"
     assert answers["package_name"] == "demo"
