@@ -1,3 +1,3 @@
-from kgen.cli import app
+from kgen.cli import run
 
-app(prog_name="kgen")
+run()

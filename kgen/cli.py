@@ -43,7 +43,16 @@ TRAINING = "Training defaults"
 RUN = "Run"
 TEMPLATE = "Template"
 # Options of `kgen new` that are not template questions.
-RUN_OPTIONS = {"dest", "yes", "interactive", "smoke", "template", "set_", "trust"}
+RUN_OPTIONS = {
+    "dest",
+    "yes",
+    "interactive",
+    "smoke",
+    "force",
+    "template",
+    "set_",
+    "trust",
+}
 
 
 def _show_version(value: bool) -> None:
@@ -352,6 +361,14 @@ def new(
             help="Smoke-train the new project for a few steps.", rich_help_panel=RUN
         ),
     ] = True,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Write into a non-empty DEST: the template's files replace "
+            "same-named ones; nothing else is touched or deleted.",
+            rich_help_panel=RUN,
+        ),
+    ] = False,
     template: Annotated[
         str | None,
         typer.Option(
@@ -396,6 +413,7 @@ def new(
             smoke=smoke,
             template=template,
             trust=trust,
+            force=force,
         )
     except KgenError as error:
         fail(error)
@@ -430,6 +448,7 @@ def _new(
     smoke: bool,
     template: str | None = None,
     trust: bool = False,
+    force: bool = False,
 ) -> None:
     from rich.console import Console
 
@@ -444,7 +463,7 @@ def _new(
         hint = f"did you mean {close[0]!r}?" if close else "see `kgen patterns`"
         raise KgenError(f"unknown pattern {pattern!r}; {hint}")
     if dest is not None:  # before any prompt; render() checks again before writing
-        check_destination(dest)
+        check_destination(dest, force)
 
     console = Console(stderr=True, soft_wrap=True)
     with open_template(template) as source:
@@ -474,6 +493,7 @@ def _new(
                 vcs_ref=source.ref,
                 trust=trust,
                 record=source.record,
+                force=force,
             )
     console.print(
         f"[green]✓[/green] Generated {answers['pattern']} project in {project} "
@@ -638,3 +658,32 @@ def _smoke(console: Any, project: Path, module: str) -> None:
             raise typer.Exit(1) from None
     console.print(f"[green]✓[/green] Smoke-trained: {report.summary}")
     console.print(f"  outputs in {report.output_dir}")
+
+
+def run(argv: list[str] | None = None) -> None:
+    """The `kgen` command: typer's app, with its usage errors on one line, exit 2.
+
+    Typer prints a bad flag or value in a box over several lines; kgen prints every
+    error the same way, `error: what; how to fix`, so scripts and people see one line.
+    """
+    # The public typer.BadParameter derives from click's UsageError and ClickException.
+    usage_error, click_exception = typer.BadParameter.__mro__[1:3]
+    try:
+        code = app(args=argv, prog_name="kgen", standalone_mode=False)
+    except usage_error as error:
+        if error.ctx is not None and not (argv if argv is not None else sys.argv[1:]):
+            typer.echo(error.ctx.get_help())  # bare `kgen`: its help
+            sys.exit(0)
+        help_command = (
+            f"{error.ctx.command_path} --help" if error.ctx else "kgen --help"
+        )
+        message = " ".join(error.format_message().split()).rstrip(".")
+        typer.secho(f"error: {message}; see `{help_command}`", fg="red", err=True)
+        sys.exit(2)
+    except click_exception as error:
+        typer.secho(f"error: {error.format_message()}", fg="red", err=True)
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        typer.secho("error: aborted", fg="red", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

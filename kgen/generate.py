@@ -13,6 +13,7 @@ from typing import Any
 
 from kgen.errors import KgenError
 from kgen.formatting import format_tree
+from kgen.template import builtin_template
 
 ANSWERS_FILE = ".copier-answers.yml"
 
@@ -23,12 +24,27 @@ def _umask() -> int:
     return mask
 
 
-def check_destination(dest: Path) -> None:
-    """Refuse a destination that holds anything: kgen never overwrites user files."""
+def check_destination(dest: Path, force: bool = False) -> None:
+    """Refuse a destination kgen must not write to.
+
+    A non-empty directory is refused unless `force`: kgen then overwrites only the
+    files the template produces and never deletes anything.
+    """
     if dest.exists() and not dest.is_dir():
         raise KgenError(f"{dest} exists and is a file; choose another destination")
-    if dest.is_dir() and any(dest.iterdir()):
-        raise KgenError(f"{dest} exists and is not empty; choose a new directory")
+    resolved = dest.resolve()
+    install = Path(__file__).resolve().parent
+    for own in (install, builtin_template().parent):
+        if resolved == own or own in resolved.parents:
+            raise KgenError(
+                f"{dest} is inside kgen's own installation ({own}); choose a "
+                "directory outside it"
+            )
+    if not force and dest.is_dir() and any(dest.iterdir()):
+        raise KgenError(
+            f"{dest} exists and is not empty; choose a new directory, or pass --force "
+            "to write the template's files into it (nothing else is touched)"
+        )
 
 
 def render(
@@ -39,6 +55,7 @@ def render(
     vcs_ref: str | None = None,
     trust: bool = False,
     record: Mapping[str, str] | None = None,
+    force: bool = False,
 ) -> Path:
     """Render `template` with `answers` into the new directory `dest`, formatted.
 
@@ -50,7 +67,7 @@ def render(
     import copier
 
     dest = dest.absolute()
-    check_destination(dest)
+    check_destination(dest, force)
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.kgen-", dir=dest.parent))
     try:
@@ -68,14 +85,71 @@ def render(
         if record:
             record_source(staging / ANSWERS_FILE, record)
         format_tree(staging)
+        validate_tree(staging)
         staging.chmod(0o777 & ~_umask())  # mkdtemp made it private
-        if dest.is_dir():
-            dest.rmdir()  # empty, as checked above
-        os.replace(staging, dest)
+        if dest.is_dir() and any(dest.iterdir()):  # --force
+            merge_into(staging, dest)
+        else:
+            if dest.is_dir():
+                dest.rmdir()
+            os.replace(staging, dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return dest
+
+
+def validate_tree(project: Path) -> None:
+    """Check that what was rendered loads: Python parses, TOML and YAML load."""
+    import ast
+
+    import yaml
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: black's own dependency
+        import tomli as tomllib
+
+    for path in sorted(project.rglob("*")):
+        if not path.is_file():
+            continue
+        name = path.relative_to(project)
+        try:
+            if path.suffix == ".py":
+                ast.parse(path.read_text(encoding="utf-8"), filename=str(name))
+            elif path.suffix == ".toml":
+                tomllib.loads(path.read_text(encoding="utf-8"))
+            elif path.suffix in {".yml", ".yaml"}:
+                yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (SyntaxError, ValueError, yaml.YAMLError) as error:
+            problem = " ".join(str(error).split())
+            raise KgenError(
+                f"the template produced an invalid {name} ({problem}); fix the template"
+            ) from None
+
+
+def merge_into(staging: Path, dest: Path) -> None:
+    """Move the staged files into the existing `dest`, replacing same-named files.
+
+    Files of `dest` that the template does not produce stay as they are. Clashes
+    (a file where the template needs a directory, or the reverse) are found before
+    anything moves.
+    """
+    files = [path for path in sorted(staging.rglob("*")) if path.is_file()]
+    for path in files:
+        target = dest / path.relative_to(staging)
+        if target.is_dir() or any(
+            parent.is_file() for parent in target.parents if dest in parent.parents
+        ):
+            raise KgenError(
+                f"{target} clashes with a file the template writes; move it away "
+                "and retry"
+            )
+    for path in files:
+        target = dest / path.relative_to(staging)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+    shutil.rmtree(staging)
 
 
 @contextlib.contextmanager

@@ -141,40 +141,6 @@ def test_prompts_ask_for_missing_answers(runner: CliRunner, tmp_path: Path) -> N
     assert answers["embedding_dim"] == 16
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["siames"], "unknown pattern 'siames'; did you mean 'siamese'?"),
-        (["siamese", "--encoder-depth", "0"], "--encoder-depth 0 must be between"),
-        (["siamese", "--input-shape", "28x28"], "--input-shape '28x28' must be"),
-        (
-            ["siamese", "--loss", "binary_crossentropy", "--margin", "2"],
-            "--margin does not apply",
-        ),
-        (["siamese", "--package-name", "Bad-Name"], "lowercase Python identifier"),
-    ],
-)
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(
-    runner: CliRunner, tmp_path: Path, args: list[str], message: str
-) -> None:
-    result = runner.invoke(app, ["new", args[0], str(tmp_path / "demo"), *args[1:]])
-    assert result.exit_code == 2
-    assert message in result.output
-    assert result.output.strip().startswith("error:")
-    assert len(result.output.strip().splitlines()) == 1
-    assert leftovers(tmp_path) == []
-
-
-def test_a_non_empty_destination_is_left_alone(runner: CliRunner, tmp_path: Path):
-    (tmp_path / "demo").mkdir()
-    (tmp_path / "demo" / "notes.txt").write_text("mine")
-    result = runner.invoke(app, ["new", "siamese", str(tmp_path / "demo"), "-y"])
-    assert result.exit_code == 2
-    assert "exists and is not empty" in result.output
-    assert leftovers(tmp_path / "demo") == ["notes.txt"]
-    assert (tmp_path / "demo" / "notes.txt").read_text() == "mine"
-
-
 def test_an_empty_destination_is_used(runner: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "demo").mkdir()
     result = runner.invoke(

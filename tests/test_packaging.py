@@ -37,7 +37,7 @@ def test_the_wheel_ships_the_template(wheel: Path) -> None:
     assert "kgen/templates/keras/copier.yml" in names
     assert "kgen/cli.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "kgen = kgen.cli:app" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "kgen = kgen.cli:run" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_an_installed_kgen_renders_from_its_own_copy(wheel: Path, tmp_path: Path):
