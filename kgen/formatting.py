@@ -12,8 +12,10 @@ def black_mode(project: Path):  # -> black.Mode
 
     config: dict = {}
     pyproject = project / "pyproject.toml"
-    if pyproject.is_file():
+    try:
         config = black.parse_pyproject_toml(str(pyproject))
+    except (OSError, ValueError):  # none, or unreadable (e.g. conflict markers)
+        pass
     return black.Mode(
         target_versions={
             black.TargetVersion[version.upper()]

@@ -84,8 +84,8 @@ def render(
             )
         if record:
             record_source(staging / ANSWERS_FILE, record)
-        format_tree(staging)
         validate_tree(staging)
+        format_tree(staging)
         staging.chmod(0o777 & ~_umask())  # mkdtemp made it private
         if dest.is_dir() and any(dest.iterdir()):  # --force
             merge_into(staging, dest)

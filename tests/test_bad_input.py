@@ -152,6 +152,11 @@ CASES: list[tuple[str, list[str], str]] = [
         "must be a single line",
     ),
     (
+        "control character",
+        [*NEW, "siamese", "--author", "A\x1b[31mB"],
+        "no control characters",
+    ),
+    (
         "long description",
         [*NEW, "siamese", "--description", "x" * 201],
         "at most 200 characters",
