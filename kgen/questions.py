@@ -93,6 +93,9 @@ def read_config(template: Path) -> dict[str, Any]:
         )
     try:
         data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or "not UTF-8 text"
+        raise KgenError(f"cannot read {config} ({reason}); check the file") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

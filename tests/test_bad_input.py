@@ -247,6 +247,11 @@ CASES: list[tuple[str, list[str], str]] = [
         "is not valid YAML at line",
     ),
     (
+        "unreadable template",
+        [*NEW, "mlp", "--template", "{latin1}"],
+        "cannot read",
+    ),
+    (
         "broken template Jinja",
         [*NEW, "mlp", "--template", "{bad_jinja}"],
         "failed to render (TemplateSyntaxError",
@@ -268,13 +273,15 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     files = {
         "plain/copier.yml": "pattern: mlp\n",
         "bad_yaml/copier.yml": "pattern: [mlp\n",
+        "latin1/copier.yml": "pattern: caf\xe9\n",
         "bad_jinja/copier.yml": "pattern: mlp\n",
         "bad_jinja/README.md.jinja": "{% if pattern %}unclosed\n",
         "no_pattern/copier.yml": "width: 8\n",
     }
     for name, text in files.items():
         (templates / name).parent.mkdir(parents=True, exist_ok=True)
-        (templates / name).write_text(text, encoding="utf-8")
+        encoding = "latin-1" if name.startswith("latin1") else "utf-8"
+        (templates / name).write_text(text, encoding=encoding)
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
