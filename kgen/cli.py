@@ -6,6 +6,7 @@ the commands that need them, so `kgen --help` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import sys
 import time
@@ -454,6 +455,7 @@ def _new(
 
     from kgen.generate import check_destination, render
     from kgen.questions import Questionnaire, load_questions, load_settings
+    from kgen.smoke import Prewarmed
     from kgen.store import ensure_store
     from kgen.template import open_template
 
@@ -466,7 +468,8 @@ def _new(
         check_destination(dest, force)
 
     console = Console(stderr=True, soft_wrap=True)
-    with open_template(template) as source:
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(open_template(template))
         if source.builtin:
             ensure_store()  # what the project's answers file will point at
         questions = load_questions(source.local)
@@ -484,6 +487,10 @@ def _new(
             load_settings(source.local).get("kgen_smoke"), answers
         )
         dest = dest if dest is not None else Path(answers["project_name"])
+        warm = None
+        if smoke and smoke_module:
+            # Start TensorFlow now, in another process, while the project renders.
+            warm = stack.enter_context(Prewarmed())
         start = time.perf_counter()
         with console.status("Rendering the project..."):
             project = render(
@@ -495,14 +502,16 @@ def _new(
                 record=source.record,
                 force=force,
             )
-    console.print(
-        f"[green]✓[/green] Generated {answers['pattern']} project in {project} "
-        f"({time.perf_counter() - start:.2f} s)"
-    )
-    if smoke and smoke_module:
-        _smoke(console, project, smoke_module)
-    elif smoke:
-        console.print("  no smoke step: the template declares no _kgen_smoke module")
+        console.print(
+            f"[green]✓[/green] Generated {answers['pattern']} project in {project} "
+            f"({time.perf_counter() - start:.2f} s)"
+        )
+        if smoke and smoke_module:
+            _smoke(console, project, smoke_module, warm)
+        elif smoke:
+            console.print(
+                "  no smoke step: the template declares no _kgen_smoke module"
+            )
     if template is not None:
         return  # the next steps below are the built-in template's
     steps = [
@@ -640,14 +649,14 @@ def check(
     typer.echo(f"{project}: up to date (template {report.current})")
 
 
-def _smoke(console: Any, project: Path, module: str) -> None:
+def _smoke(console: Any, project: Path, module: str, warm: Any = None) -> None:
     from kgen.smoke import smoke_train
 
     with console.status(
         "Smoke-training a few steps (TensorFlow takes a few seconds to start)..."
     ):
         try:
-            report = smoke_train(project, module)
+            report = smoke_train(project, module, warm)
         except SmokeTrainError as error:
             typer.secho(
                 f"error: {error}; the project is kept in {project}, "

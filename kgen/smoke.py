@@ -19,6 +19,69 @@ STEPS_PER_EPOCH = 20
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}
 
 
+# A Python process that imports Keras, then waits for the module to run. kgen starts
+# it before rendering, so TensorFlow's slow start-up overlaps the render.
+PRELUDE = """
+import json, os, runpy, sys
+try:
+    import keras  # noqa: F401  (the slow part)
+except Exception:
+    sys.exit(3)
+request = json.loads(sys.stdin.readline() or "null")
+if request is None:
+    sys.exit(0)
+log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.dup2(log, 1)
+os.dup2(log, 2)
+os.chdir(request["cwd"])
+sys.path.insert(0, request["cwd"])
+sys.argv = [request["module"], *request["args"]]
+runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
+"""
+
+
+class Prewarmed:
+    """A Python process importing Keras in the background, to run the smoke step.
+
+    Use it as a context manager around the render: it is handed to `smoke_train`,
+    or stopped on the way out if it was not used.
+    """
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", PRELUDE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **QUIET_ENV},
+            text=True,
+        )
+
+    def __enter__(self) -> Prewarmed:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def run(self, project: Path, module: str, args: list[str], log: Path) -> int | None:
+        """Run `python -m MODULE ARGS` in `project`; None if the process is gone."""
+        if self.process.poll() is not None or self.process.stdin is None:
+            return None
+        request = {"cwd": str(project), "module": module, "args": args, "log": str(log)}
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.close()
+        except OSError:  # it died meanwhile (e.g. Keras failed to import)
+            return None
+        code = self.process.wait()
+        return None if code == 3 and not log.exists() else code  # Keras missing
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
 @dataclasses.dataclass(frozen=True)
 class SmokeReport:
     """What a smoke-training run did."""
@@ -45,22 +108,22 @@ class SmokeReport:
         )
 
 
-def smoke_train(project: Path, module: str) -> SmokeReport:
+def smoke_train(
+    project: Path, module: str, warm: Prewarmed | None = None
+) -> SmokeReport:
     """Run `python -m MODULE` briefly inside `project` and read its results.
 
     MODULE is the train command a template declares as `_kgen_smoke` in its
     copier.yml. kgen runs it with `--epochs`, `--steps-per-epoch` and `--output-dir`;
     it must write `history.csv` (with a `loss` column, one row per epoch) and
     `metrics.json` there, as the built-in template's train.py does. The run's outputs
-    and its full log go to `project/runs/smoke/`.
+    and its full log go to `project/runs/smoke/`. `warm`, a process that has already
+    imported Keras, runs it when given and alive.
     """
     output_dir = project / "runs" / "smoke"
     output_dir.mkdir(parents=True, exist_ok=True)
     log = output_dir / "train.log"
-    command = [
-        sys.executable,
-        "-m",
-        module,
+    args = [
         "--epochs",
         str(EPOCHS),
         "--steps-per-epoch",
@@ -69,19 +132,21 @@ def smoke_train(project: Path, module: str) -> SmokeReport:
         str(output_dir),
     ]
     start = time.perf_counter()
-    with log.open("w", encoding="utf-8") as stream:
-        result = subprocess.run(
-            command,
-            cwd=project,
-            stdout=stream,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **QUIET_ENV},
-            check=False,
-        )
+    returncode = warm.run(project, module, args, log) if warm is not None else None
+    if returncode is None:
+        with log.open("w", encoding="utf-8") as stream:
+            returncode = subprocess.run(
+                [sys.executable, "-m", module, *args],
+                cwd=project,
+                stdout=stream,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **QUIET_ENV},
+                check=False,
+            ).returncode
     seconds = time.perf_counter() - start
-    if result.returncode != 0:
+    if returncode != 0:
         raise SmokeTrainError(
-            f"smoke-training failed with exit code {result.returncode}", str(log)
+            f"smoke-training failed with exit code {returncode}", str(log)
         )
     try:
         with (output_dir / "history.csv").open(newline="", encoding="utf-8") as rows:

@@ -153,7 +153,7 @@ def test_an_empty_destination_is_used(runner: CliRunner, tmp_path: Path) -> None
 def test_a_failed_smoke_run_keeps_the_project_and_names_the_log(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def failing_smoke(project: Path, package: str):
+    def failing_smoke(*_: object):
         raise SmokeTrainError("smoke-training failed with exit code 1", "LOG-PATH")
 
     monkeypatch.setattr("kgen.smoke.smoke_train", failing_smoke)

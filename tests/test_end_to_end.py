@@ -100,3 +100,29 @@ def test_train_command_on_user_data(render_project, tmp_path: Path) -> None:
     assert bad.returncode != 0
     assert "nope.npz does not exist" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_prewarmed_smoke_run_matches_a_fresh_process(render_project) -> None:
+    """kgen imports Keras in a process started before rendering; same results."""
+    from kgen.smoke import Prewarmed, smoke_train
+
+    project = render_project("parallel")
+    fresh = smoke_train(project, "demo.train")
+    with Prewarmed() as warm:
+        warmed = smoke_train(project, "demo.train", warm)
+        assert warm.process.poll() is not None  # it ran the module and exited
+    assert warmed.losses == fresh.losses
+    assert warmed.metrics == fresh.metrics
+    assert "Epoch 3/3" in (project / "runs" / "smoke" / "train.log").read_text()
+
+
+def test_an_unused_or_dead_prewarm_is_harmless(render_project) -> None:
+    from kgen.smoke import Prewarmed, smoke_train
+
+    with Prewarmed() as unused:
+        pass
+    assert unused.process.poll() is not None  # stopped on the way out
+    dead = Prewarmed()
+    dead.stop()
+    report = smoke_train(render_project("multi-input"), "demo.train", dead)
+    assert len(report.losses) == 3  # ran in a fresh process instead
