@@ -73,8 +73,12 @@ def check_clean(project: Path) -> None:
 
 
 def is_builtin(answers: Mapping[str, Any]) -> bool:
+    """Whether the project came from kgen's built-in template (store, or kgen 0.1)."""
     source = str(answers.get("_src_path", ""))
-    return source == BUNDLE_SOURCE or source.rstrip("/").endswith(LEGACY_SOURCE_SUFFIX)
+    legacy = "_commit" not in answers and source.rstrip("/").endswith(
+        LEGACY_SOURCE_SUFFIX
+    )
+    return source == BUNDLE_SOURCE or legacy
 
 
 def adopt_legacy(project: Path) -> None:
