@@ -13,9 +13,7 @@ touched, so projects made by released versions can always be updated. Bump
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -26,22 +24,13 @@ BUNDLE = ROOT / "templates" / "keras.bundle"
 sys.path.insert(0, str(ROOT))
 
 from kgen import __version__  # noqa: E402
-from kgen.store import template_tag  # noqa: E402
-
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "kgen",
-    "GIT_AUTHOR_EMAIL": "kgen@users.noreply.github.com",
-    "GIT_COMMITTER_NAME": "kgen",
-    "GIT_COMMITTER_EMAIL": "kgen@users.noreply.github.com",
-}
+from kgen.store import IDENTITY, template_tag  # noqa: E402
+from kgen.store import git as run_git  # noqa: E402
 
 
 def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, **IDENTITY}
-    result = subprocess.run(
-        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True
-    )
-    return result.stdout.strip()
+    """Run git in `repo`, committing as kgen."""
+    return run_git(*IDENTITY, *args, cwd=repo).strip()
 
 
 def template_files(template: Path) -> list[Path]:
@@ -63,9 +52,7 @@ def release(
     with tempfile.TemporaryDirectory() as scratch:
         repo = Path(scratch) / "store"
         if bundle.is_file():
-            subprocess.run(
-                ["git", "clone", "--quiet", str(bundle), str(repo)], check=True
-            )
+            run_git("clone", "--quiet", str(bundle), str(repo))
             if tag in git(repo, "tag", "--list").split():
                 git(repo, "checkout", "--quiet", tag)
                 copy_template(template, repo)
