@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -60,6 +61,17 @@ def run_in(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
 
 
 RenderProject = Callable[..., Path]
+
+
+def private_copy(project: Path, where: Path) -> Path:
+    """A copy of a session-rendered project, for a test that runs or writes in it.
+
+    The session's projects are shared by tests that check their exact files; running
+    code inside one would leave caches and training outputs behind for them.
+    """
+    copy = where / project.name
+    shutil.copytree(project, copy)
+    return copy
 
 
 @pytest.fixture(scope="session")

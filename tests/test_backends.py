@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import private_copy
 
 from kgen.patterns import PATTERNS
 
@@ -48,9 +49,9 @@ VARIANTS = [(pattern,) for pattern in PATTERNS] + [
 
 
 @pytest.mark.parametrize("flags", VARIANTS, ids="-".join)
-def test_the_project_runs_on_jax(render_project, flags) -> None:
+def test_the_project_runs_on_jax(render_project, flags, tmp_path) -> None:
     pytest.importorskip("jax")
-    project = render_project(*flags)
+    project = private_copy(render_project(*flags), tmp_path)
     tests = [
         "tests/test_model.py",
         "tests/test_gradients.py",  # one SGD step: every weight moves

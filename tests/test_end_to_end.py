@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import kgen, run_in
+from conftest import kgen, private_copy, run_in
 
 from kgen.patterns import PATTERNS
 
@@ -61,8 +61,8 @@ def test_kgen_new_smoke_trains_and_the_project_passes_its_checks(
         "parallel-branch-outputs",
     ],
 )
-def test_variants_pass_their_own_tests(render_project, flags) -> None:
-    project = render_project(*flags)
+def test_variants_pass_their_own_tests(render_project, flags, tmp_path: Path) -> None:
+    project = private_copy(render_project(*flags), tmp_path)
     tests = run_in(project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
     assert tests.returncode == 0, tests.stdout
 
@@ -78,7 +78,7 @@ def test_train_command_on_user_data(render_project, tmp_path: Path) -> None:
         right=rng.normal(size=(200, 32)),
         label=rng.integers(0, 2, size=200),
     )
-    project = render_project()
+    project = private_copy(render_project(), tmp_path)
     out = tmp_path / "run"
     result = run_in(
         project,
@@ -102,11 +102,13 @@ def test_train_command_on_user_data(render_project, tmp_path: Path) -> None:
     assert "Traceback" not in bad.stderr
 
 
-def test_a_prewarmed_smoke_run_matches_a_fresh_process(render_project) -> None:
+def test_a_prewarmed_smoke_run_matches_a_fresh_process(
+    render_project, tmp_path: Path
+) -> None:
     """kgen imports Keras in a process started before rendering; same results."""
     from kgen.smoke import Prewarmed, smoke_train
 
-    project = render_project("parallel")
+    project = private_copy(render_project("parallel"), tmp_path)
     fresh = smoke_train(project, "demo.train")
     with Prewarmed() as warm:
         warmed = smoke_train(project, "demo.train", warm)
@@ -116,7 +118,7 @@ def test_a_prewarmed_smoke_run_matches_a_fresh_process(render_project) -> None:
     assert "Epoch 3/3" in (project / "runs" / "smoke" / "train.log").read_text()
 
 
-def test_an_unused_or_dead_prewarm_is_harmless(render_project) -> None:
+def test_an_unused_or_dead_prewarm_is_harmless(render_project, tmp_path: Path) -> None:
     from kgen.smoke import Prewarmed, smoke_train
 
     with Prewarmed() as unused:
@@ -124,5 +126,6 @@ def test_an_unused_or_dead_prewarm_is_harmless(render_project) -> None:
     assert unused.process.poll() is not None  # stopped on the way out
     dead = Prewarmed()
     dead.stop()
-    report = smoke_train(render_project("multi-input"), "demo.train", dead)
+    project = private_copy(render_project("multi-input"), tmp_path)
+    report = smoke_train(project, "demo.train", dead)
     assert len(report.losses) == 3  # ran in a fresh process instead
