@@ -16,7 +16,8 @@ def test_keras_file_round_trip(config, batch, tmp_path):
         keras.tree.flatten(model.predict(inputs, verbose=0)),
         strict=True,
     ):
-        np.testing.assert_allclose(reloaded_output, output, rtol=1e-6)
+        # float32: the reloaded graph may fuse ops differently, so allow rounding.
+        np.testing.assert_allclose(reloaded_output, output, rtol=1e-5, atol=1e-7)
     expected = model.evaluate(inputs, targets, return_dict=True, verbose=0)
     assert reloaded.evaluate(inputs, targets, return_dict=True, verbose=0) == (
         pytest.approx(expected)
