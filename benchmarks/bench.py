@@ -1,6 +1,6 @@
 """kgen's speed, each time as a ratio to a baseline measured side by side.
 
-    python benchmarks/bench.py            # all of it, about two minutes
+    python benchmarks/bench.py            # all of it, about three minutes
     python benchmarks/bench.py --quick    # fewer repeats
 
 Runs alternate between kgen and its baseline so that a noisy machine slows both
@@ -181,6 +181,21 @@ def bench_branches(repeats: int) -> None:
     )
 
 
+def bench_throughput() -> None:
+    import throughput
+
+    print("training throughput, generated loop vs seed-article style (3 epochs):")
+    for pattern, ours, naive in throughput.compare():
+        ratio = ours["samples_per_s"] / naive["samples_per_s"]
+        verdict = "met" if ratio >= 2 else "MISSED"
+        print(
+            f"  {pattern:<9} {ours['samples_per_s']:8.0f} vs "
+            f"{naive['samples_per_s']:8.0f} samples/s  ratio {ratio:4.2f} "
+            f"(target >= 2: {verdict}); test loss {ours['test_loss']:.4f} vs "
+            f"{naive['test_loss']:.4f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 repeats, not 7")
@@ -193,6 +208,7 @@ def main() -> None:
     bench_render(repeats)
     bench_smoke(max(3, repeats // 2))
     bench_branches(repeats)
+    bench_throughput()
 
 
 if __name__ == "__main__":

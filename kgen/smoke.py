@@ -14,7 +14,7 @@ from pathlib import Path
 from kgen.errors import SmokeTrainError
 
 EPOCHS = 3
-STEPS_PER_EPOCH = 20
+STEPS_PER_EPOCH = 16  # one execution of the generated train.py (steps_per_execution)
 # Keep TensorFlow's start-up chatter out of the log; errors still get through.
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}
 

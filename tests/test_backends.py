@@ -59,6 +59,8 @@ def test_the_project_runs_on_jax(render_project, flags, tmp_path) -> None:
     ]
     if (project / "tests" / "test_serving.py").is_file():
         tests.append("tests/test_serving.py")
+    # Mixed precision on JAX; the gallery runs the strategy tests (marked slow).
+    tests += ["tests/test_scaling.py", "-m", "not slow"]
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
         cwd=project,

@@ -32,9 +32,11 @@ def test_kgen_new_smoke_trains_and_the_project_passes_its_checks(
     ):
         outcome = run_in(project, *check)
         assert outcome.returncode == 0, outcome.stdout + outcome.stderr
-    tests = run_in(project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    tests = run_in(project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs")
     assert tests.returncode == 0, tests.stdout
     assert re.search(r"\b\d+ passed", tests.stdout), tests.stdout
+    # Every test ran: the strategy tests on two devices and processes included.
+    assert "skipped" not in tests.stdout, tests.stdout
 
 
 @pytest.mark.parametrize(
@@ -63,7 +65,9 @@ def test_kgen_new_smoke_trains_and_the_project_passes_its_checks(
 )
 def test_variants_pass_their_own_tests(render_project, flags, tmp_path: Path) -> None:
     project = private_copy(render_project(*flags), tmp_path)
-    tests = run_in(project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    tests = run_in(
+        project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow"
+    )
     assert tests.returncode == 0, tests.stdout
 
 

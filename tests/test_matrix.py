@@ -219,7 +219,10 @@ def check_row(pattern: str, answers: dict[str, Any], tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lint = run_in(project, "-m", "ruff", "check", "--no-cache", ".")
     assert lint.returncode == 0, lint.stdout
-    tests = run_in(project, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider")
+    # The strategy tests (marked slow) run in the gallery projects of test_end_to_end.
+    tests = run_in(
+        project, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-m", "not slow"
+    )
     assert tests.returncode == 0, tests.stdout[-3000:]
 
 

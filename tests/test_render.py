@@ -83,6 +83,7 @@ COMMON_FILES = {
     "demo/__init__.py",
     "demo/config.py",
     "demo/data.py",
+    "demo/distribute.py",
     "demo/model.py",
     "demo/train.py",
     "tests/conftest.py",
@@ -90,6 +91,7 @@ COMMON_FILES = {
     "tests/test_gradients.py",
     "tests/test_model.py",
     "tests/test_saving.py",
+    "tests/test_scaling.py",
     "tests/test_training.py",
 }
 

@@ -25,3 +25,6 @@ class TrainConfig:
     steps_per_epoch: int | None = None
     patience: int = 5
     seed: int = 1337
+    steps_per_execution: int = 16
+    precision: str = "float32"
+    strategy: str = "none"

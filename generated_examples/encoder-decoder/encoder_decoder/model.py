@@ -29,8 +29,9 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
     )
     _, state_h, state_c = recurrent(embedding(source))
     decoded, *_ = recurrent(embedding(decoder_input), initial_state=[state_h, state_c])
+    # float32 outputs, whatever the precision policy of the layers before.
     next_token = keras.layers.Dense(
-        config.vocab_size, activation="softmax", name="next_token"
+        config.vocab_size, activation="softmax", name="next_token", dtype="float32"
     )(decoded)
     return keras.Model(
         {"source": source, "decoder_input": decoder_input}, next_token, name="seq2seq"
@@ -44,6 +45,7 @@ def compile_model(model: keras.Model, config: TrainConfig | None = None) -> kera
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        steps_per_execution=config.steps_per_execution,
     )
     return model
 

@@ -97,13 +97,22 @@ def split(data: Data, validation=0.1, test=0.1, seed=0) -> tuple[Data, Data, Dat
 
 
 def to_dataset(
-    part: Data, batch_size: int, training: bool = False, seed: int = 0
+    part: Data,
+    batch_size: int,
+    training: bool = False,
+    seed: int = 0,
+    whole_batches: bool = False,
 ) -> tf.data.Dataset:
-    """Batches of one part of the data; for training, shuffled and repeated forever."""
+    """Batches of one part of the data; for training, shuffled and repeated forever.
+
+    `whole_batches` drops a last partial batch (for strategies that split every
+    batch evenly across devices).
+    """
     dataset = tf.data.Dataset.from_tensor_slices(part).cache()
     if training:
         dataset = dataset.shuffle(dataset.cardinality(), seed=seed).repeat()
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size, drop_remainder=whole_batches)
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def make_synthetic_data(num_examples, input_shape, seed=0) -> Data:

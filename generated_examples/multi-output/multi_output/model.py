@@ -26,14 +26,20 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
     config = config or ModelConfig()
     features = keras.Input(shape=config.input_shape, name="features")
     shared = build_trunk(config)(features)
+    # float32 outputs, whatever the precision policy of the layers before.
     outputs = {
         # score: one real value.
-        "score": keras.layers.Dense(1, name="score")(shared),
+        "score": keras.layers.Dense(
+            1,
+            name="score",
+            dtype="float32",
+        )(shared),
         # category: probabilities over 3 classes.
         "category": keras.layers.Dense(
             3,
             activation="softmax",
             name="category",
+            dtype="float32",
         )(shared),
     }
     return keras.Model({"features": features}, outputs, name="multi_output")
@@ -56,5 +62,6 @@ def compile_model(model: keras.Model, config: TrainConfig | None = None) -> kera
             "score": [keras.metrics.MeanAbsoluteError(name="mae")],
             "category": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         },
+        steps_per_execution=config.steps_per_execution,
     )
     return model

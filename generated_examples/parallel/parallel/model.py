@@ -28,8 +28,12 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
     hidden = keras.layers.Dense(
         config.branch_width, activation=config.activation, name="head"
     )(merged)
+    # float32 outputs, whatever the precision policy of the layers before.
     probabilities = keras.layers.Dense(
-        config.num_classes, activation="softmax", name="class_probabilities"
+        config.num_classes,
+        activation="softmax",
+        name="class_probabilities",
+        dtype="float32",
     )(hidden)
     return keras.Model({"features": features}, probabilities, name="parallel")
 
@@ -41,5 +45,6 @@ def compile_model(model: keras.Model, config: TrainConfig | None = None) -> kera
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        steps_per_execution=config.steps_per_execution,
     )
     return model

@@ -27,7 +27,10 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
     left = keras.Input(shape=config.input_shape, name="left")
     right = keras.Input(shape=config.input_shape, name="right")
     encoder = build_encoder(config)
-    distance = EuclideanDistance(name="distance")([encoder(left), encoder(right)])
+    # float32 distances, whatever the precision policy of the layers before.
+    distance = EuclideanDistance(name="distance", dtype="float32")(
+        [encoder(left), encoder(right)]
+    )
     return keras.Model({"left": left, "right": right}, distance, name="siamese")
 
 
@@ -39,5 +42,6 @@ def compile_model(model: keras.Model, config: TrainConfig | None = None) -> kera
         loss=ContrastiveLoss(margin=config.margin),
         # Pairs closer than half the margin are called "same".
         metrics=[DistanceAccuracy(threshold=config.margin / 2)],
+        steps_per_execution=config.steps_per_execution,
     )
     return model
