@@ -219,7 +219,7 @@ def check_row(pattern: str, answers: dict[str, Any], tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lint = run_in(project, "-m", "ruff", "check", "--no-cache", ".")
     assert lint.returncode == 0, lint.stdout
-    # The strategy tests (marked slow) run in the gallery projects of test_end_to_end.
+    # The slow runs (mixed precision, strategies): in the gallery, test_end_to_end.
     tests = run_in(
         project, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-m", "not slow"
     )
