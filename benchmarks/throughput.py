@@ -32,8 +32,8 @@ RUN = textwrap.dedent("""
     from {package}.data import load_splits, num_examples, to_dataset
     from {package}.model import build_model, compile_model
 
-    style, epochs = sys.argv[1], int(sys.argv[2])
-    keras.utils.set_random_seed(0)
+    style, epochs, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    keras.utils.set_random_seed(seed)
     train, _, test = load_splits()
     config = TrainConfig()
     model = build_model(ModelConfig())
@@ -58,11 +58,11 @@ RUN = textwrap.dedent("""
     """)
 
 
-def measure(project: Path, package: str, style: str, epochs: int) -> dict:
+def measure(project: Path, package: str, style: str, epochs: int, seed: int) -> dict:
     script = project / "throughput_run.py"
     script.write_text(RUN.format(package=package))
     result = subprocess.run(
-        [sys.executable, str(script), style, str(epochs)],
+        [sys.executable, str(script), style, str(epochs), str(seed)],
         cwd=project,
         capture_output=True,
         text=True,
@@ -72,7 +72,7 @@ def measure(project: Path, package: str, style: str, epochs: int) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def compare(epochs: int = 3) -> list[tuple[str, dict, dict]]:
+def compare(epochs: int = 3, seed: int = 0) -> list[tuple[str, dict, dict]]:
     """(pattern, generated, naive) measurements, siamese and parallel."""
     from kgen.generate import render
     from kgen.questions import Questionnaire, load_questions
@@ -87,8 +87,8 @@ def compare(epochs: int = 3) -> list[tuple[str, dict, dict]]:
                 {"pattern": pattern, "project_name": "bench"}
             )
             project = render(source.url, Path(scratch) / pattern, answers)
-            ours = measure(project, "bench", "generated", epochs)
-            naive = measure(project, "bench", "naive", epochs)
+            ours = measure(project, "bench", "generated", epochs, seed)
+            naive = measure(project, "bench", "naive", epochs, seed)
             rows.append((pattern, ours, naive))
     return rows
 
@@ -96,8 +96,9 @@ def compare(epochs: int = 3) -> list[tuple[str, dict, dict]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0, help="weights and shuffling")
     args = parser.parse_args()
-    for pattern, ours, naive in compare(args.epochs):
+    for pattern, ours, naive in compare(args.epochs, args.seed):
         print(
             f"{pattern:<9} generated {ours['samples_per_s']:9.0f} samples/s "
             f"(test loss {ours['test_loss']:.4f})  "
