@@ -8,7 +8,7 @@
                    with KERAS_DISTRIBUTION_JOB_ADDRESSES (host:port of process 0),
                    KERAS_DISTRIBUTION_NUM_PROCESSES and KERAS_DISTRIBUTION_PROCESS_ID
 
-All three are synchronous data parallelism: each batch is split across the replicas,
+All three train data parallel and in step: each batch is split across the replicas,
 so `--batch-size` is the global batch size. TensorFlow's multi-worker strategy is not
 offered: Keras 3's `fit` does not run under it (keras-team/keras#20585).
 """
