@@ -186,14 +186,8 @@ def bench_throughput() -> None:
 
     print("training throughput, generated loop vs seed-article style (3 epochs):")
     for pattern, ours, naive in throughput.compare():
-        ratio = ours["samples_per_s"] / naive["samples_per_s"]
-        verdict = "met" if ratio >= 2 else "MISSED"
-        print(
-            f"  {pattern:<9} {ours['samples_per_s']:8.0f} vs "
-            f"{naive['samples_per_s']:8.0f} samples/s  ratio {ratio:4.2f} "
-            f"(target >= 2: {verdict}); test loss {ours['test_loss']:.4f} vs "
-            f"{naive['test_loss']:.4f}"
-        )
+        verdict = "met" if throughput.ratio(ours, naive) >= 2 else "MISSED"
+        print(f"  {throughput.describe(pattern, ours, naive)} (target >= 2: {verdict})")
 
 
 def main() -> None:

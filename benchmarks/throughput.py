@@ -93,19 +93,28 @@ def compare(epochs: int = 3, seed: int = 0) -> list[tuple[str, dict, dict]]:
     return rows
 
 
+def describe(pattern: str, ours: dict, naive: dict) -> str:
+    """One line: both throughputs, their ratio and both test losses."""
+    return (
+        f"{pattern:<9} generated {ours['samples_per_s']:9.0f} samples/s "
+        f"(test loss {ours['test_loss']:.4f})  "
+        f"naive {naive['samples_per_s']:9.0f} samples/s "
+        f"(test loss {naive['test_loss']:.4f})  "
+        f"ratio {ratio(ours, naive):.2f}"
+    )
+
+
+def ratio(ours: dict, naive: dict) -> float:
+    return ours["samples_per_s"] / naive["samples_per_s"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0, help="weights and shuffling")
     args = parser.parse_args()
     for pattern, ours, naive in compare(args.epochs, args.seed):
-        print(
-            f"{pattern:<9} generated {ours['samples_per_s']:9.0f} samples/s "
-            f"(test loss {ours['test_loss']:.4f})  "
-            f"naive {naive['samples_per_s']:9.0f} samples/s "
-            f"(test loss {naive['test_loss']:.4f})  "
-            f"ratio {ours['samples_per_s'] / naive['samples_per_s']:.2f}"
-        )
+        print(describe(pattern, ours, naive))
 
 
 if __name__ == "__main__":

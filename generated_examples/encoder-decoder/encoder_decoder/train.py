@@ -18,6 +18,7 @@ from encoder_decoder.distribute import (
     STRATEGIES,
     DistributionError,
     distributed,
+    needs_whole_batches,
     worker_output_dir,
 )
 from encoder_decoder.model import build_model, compile_model
@@ -61,8 +62,7 @@ def train(config: TrainConfig) -> dict[str, float]:
         output_dir = Path(worker_output_dir(config.output_dir))
     output_dir.mkdir(parents=True, exist_ok=True)
     batches_per_epoch = math.ceil(num_examples(train_split) / config.batch_size)
-    # keras.distribution splits every batch evenly: no partial last batch.
-    whole_batches = config.strategy in ("data-parallel", "multi-worker")
+    whole_batches = needs_whole_batches(config.strategy)  # no partial last batch
 
     with distributed(config.strategy, config.batch_size) as replicas:
         if replicas > 1:

@@ -41,14 +41,18 @@ needs_jax = pytest.mark.skipif(
 )
 
 
+def training_process(code, flags, output_dir, **environment):
+    """The command line and environment of a quick training run in a fresh process."""
+    command = [sys.executable, *code, *QUICK_RUN, *flags]
+    command += ["--output-dir", str(output_dir)]
+    return command, {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **environment}
+
+
 def run_training(code, flags, output_dir, **environment):
     """Run the train command in a fresh process and return its stdout."""
+    command, env = training_process(code, flags, output_dir, **environment)
     result = subprocess.run(
-        [sys.executable, *code, *QUICK_RUN, *flags, "--output-dir", str(output_dir)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **environment},
+        command, capture_output=True, text=True, check=False, env=env
     )
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((output_dir / "metrics.json").read_text())
@@ -119,24 +123,26 @@ def free_port():
 @needs_jax
 def test_multi_worker_trains_in_step_across_two_processes(tmp_path):
     address = f"localhost:{free_port()}"
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "multi_input.train", *QUICK_RUN]
-            + ["--strategy", "multi-worker", "--output-dir", str(tmp_path)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={
-                **os.environ,
-                "KERAS_BACKEND": "jax",
-                "TF_CPP_MIN_LOG_LEVEL": "2",
-                "KERAS_DISTRIBUTION_JOB_ADDRESSES": address,
-                "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
-                "KERAS_DISTRIBUTION_PROCESS_ID": str(process),
-            },
+    workers = []
+    for process in (0, 1):
+        command, env = training_process(
+            ["-m", "multi_input.train"],
+            ["--strategy", "multi-worker"],
+            tmp_path,
+            KERAS_BACKEND="jax",
+            KERAS_DISTRIBUTION_JOB_ADDRESSES=address,
+            KERAS_DISTRIBUTION_NUM_PROCESSES="2",
+            KERAS_DISTRIBUTION_PROCESS_ID=str(process),
         )
-        for process in (0, 1)
-    ]
+        workers.append(
+            subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=env,
+            )
+        )
     logs = [worker.communicate(timeout=600)[0] for worker in workers]
     for worker, log in zip(workers, logs, strict=True):
         assert worker.returncode == 0, log[-3000:]

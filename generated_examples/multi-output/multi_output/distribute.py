@@ -64,6 +64,11 @@ def distributed(name: str, batch_size: int) -> Iterator[int]:
         yield devices
 
 
+def needs_whole_batches(name: str) -> bool:
+    """Whether strategy `name` splits every batch evenly (keras.distribution does)."""
+    return BACKENDS.get(name) == "jax"
+
+
 def worker_output_dir(output_dir: str) -> str:
     """Where this process writes: `output_dir` for process 0, a subfolder for others.
 
