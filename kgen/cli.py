@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -92,7 +93,8 @@ def _ask(question: Any, default: Any, problem: str | None) -> Any:
     if question.choices:
         text += f" ({' / '.join(map(str, question.choices.values()))})"
     if question.type == "bool":
-        return typer.confirm(text, default=bool(default))
+        # Checked by the questionnaire, which says which answers it takes.
+        return typer.prompt(f"{text} (y/n)", default="y" if default else "n")
     return typer.prompt(text, default="" if default is None else str(default))
 
 
@@ -453,7 +455,7 @@ def _new(
 ) -> None:
     from rich.console import Console
 
-    from kgen.generate import check_destination, render
+    from kgen.generate import ANSWERS_FILE, check_destination, render
     from kgen.questions import Questionnaire, load_questions, load_settings
     from kgen.smoke import Prewarmed
     from kgen.store import ensure_store
@@ -479,7 +481,8 @@ def _new(
                 "choose the architecture with; add one (see the README)"
             )
         questionnaire = Questionnaire(questions)
-        defaults = {"project_name": dest.name} if dest is not None else {}
+        # `kgen new siamese .` names the project after the directory it stands in.
+        defaults = {"project_name": dest.resolve().name} if dest is not None else {}
         answers = questionnaire.resolve(
             given, ask=_ask if ask else None, defaults=defaults
         )
@@ -501,11 +504,22 @@ def _new(
                 trust=trust,
                 record=source.record,
                 force=force,
+                label=template,
             )
         console.print(
             f"[green]✓[/green] Generated {answers['pattern']} project in {project} "
             f"({time.perf_counter() - start:.2f} s)"
         )
+        answers_file = load_settings(source.local).get("answers_file", ANSWERS_FILE)
+        if template is not None and not (project / answers_file).is_file():
+            typer.secho(
+                f"warning: template {template} writes no {answers_file}, so "
+                "`kgen update` cannot update this project later; add the file "
+                "'{{ _copier_conf.answers_file }}.jinja' holding "
+                "'{{ _copier_answers|to_nice_yaml -}}' to the template",
+                fg="yellow",
+                err=True,
+            )
         if smoke and smoke_module:
             _smoke(console, project, smoke_module, warm)
         elif smoke:
@@ -515,11 +529,12 @@ def _new(
     if template is not None:
         return  # the next steps below are the built-in template's
     steps = [
-        (f"cd {dest}", ""),
         ('pip install -e ".[cpu,dev]"', "# or .[cuda,dev]"),
         (f"python -m {answers['package_name']}.train", "# train on the built-in data"),
         ("pytest", "# run the project's tests"),
     ]
+    if project != Path.cwd().resolve():
+        steps.insert(0, (f"cd {shlex.quote(str(dest))}", ""))
     width = max(len(command) for command, _ in steps)
     typer.echo("\nNext:")
     for command, comment in steps:
@@ -657,6 +672,15 @@ def _smoke(console: Any, project: Path, module: str, warm: Any = None) -> None:
     ):
         try:
             report = smoke_train(project, module, warm)
+        except KeyboardInterrupt:
+            typer.secho(
+                f"interrupted: smoke-training stopped; the project is kept in "
+                f"{project}; train it with `cd {shlex.quote(str(project))} && "
+                f"python -m {module}`",
+                fg="yellow",
+                err=True,
+            )
+            raise typer.Exit(130) from None
         except SmokeTrainError as error:
             typer.secho(
                 f"error: {error}; the project is kept in {project}, "

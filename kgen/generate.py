@@ -56,22 +56,24 @@ def render(
     trust: bool = False,
     record: Mapping[str, str] | None = None,
     force: bool = False,
+    label: str | None = None,
 ) -> Path:
     """Render `template` with `answers` into the new directory `dest`, formatted.
 
     Everything happens in a staging directory beside `dest`, which is renamed into
     place only once rendering and formatting succeeded: a failure (or Ctrl-C) leaves
     no half-written project behind. `record` replaces where the answers file says
-    the template came from (`_src_path`, `_commit`).
+    the template came from (`_src_path`, `_commit`); `label` is how messages name
+    the template (the user's path, not kgen's store copy of it).
     """
     import copier
 
-    dest = dest.absolute()
+    dest = dest.resolve()  # `.` and `..` by their real names
     check_destination(dest, force)
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.kgen-", dir=dest.parent))
     try:
-        with copier_errors(template):
+        with copier_errors(label or template):
             copier.run_copy(
                 str(template),
                 staging,
@@ -87,16 +89,36 @@ def render(
         validate_tree(staging)
         format_tree(staging)
         staging.chmod(0o777 & ~_umask())  # mkdtemp made it private
-        if dest.is_dir() and any(dest.iterdir()):  # --force
+        if not dest.is_dir():
+            os.replace(staging, dest)
+        elif any(dest.iterdir()):  # --force
             merge_into(staging, dest)
         else:
-            if dest.is_dir():
-                dest.rmdir()
-            os.replace(staging, dest)
+            fill(staging, dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return dest
+
+
+def fill(staging: Path, dest: Path) -> None:
+    """Move the staged project into the existing empty directory `dest`.
+
+    `dest` itself stays (it may be the user's working directory, which must not be
+    replaced under their shell); its entries are moved in one by one, and taken out
+    again if a move fails, so `dest` ends either complete or empty.
+    """
+    moved: list[Path] = []
+    try:
+        for entry in sorted(staging.iterdir()):
+            target = dest / entry.name
+            os.replace(entry, target)
+            moved.append(target)
+    except BaseException:
+        for target in moved:
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        raise
+    staging.rmdir()
 
 
 def validate_tree(project: Path) -> None:

@@ -32,7 +32,7 @@ def _to_bool(value: Any) -> bool:
     word = str(value).strip().lower()
     if word in TRUE_WORDS | FALSE_WORDS:
         return word in TRUE_WORDS
-    raise ValueError(f"expected yes or no, got {value!r}")
+    raise ValueError("answer yes or no (y/n, true/false, on/off, 1/0)")
 
 
 CASTS["bool"] = _to_bool
@@ -110,12 +110,34 @@ def _read_config(template: Path, stat: Any) -> dict[str, Any]:
         reason = getattr(error, "strerror", None) or "not UTF-8 text"
         raise KgenError(f"cannot read {config} ({reason}); check the file") from None
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise KgenError(f"{config} is not valid YAML{where}; fix the file") from None
+        # Not plain YAML: copier's own reading (`!include`, several documents).
+        data = _read_as_copier(config, error)
     if not isinstance(data, dict):
         raise KgenError(f"{config} must be a mapping of questions; fix the file")
     return data
+
+
+def _read_as_copier(config: Path, plain_error: Exception) -> Any:
+    """`config` read the way copier reads it, or the plain YAML error as a KgenError.
+
+    copier.yml may `!include` other YAML files and hold several documents; copier's
+    loader merges them. It is copier's internal API (copier exports only its run_*
+    functions), so kgen uses it only for files that plain YAML cannot read.
+    """
+    import yaml
+
+    try:
+        from copier._template import load_template_config
+    except ImportError:  # pragma: no cover - an older copier
+        from copier.template import load_template_config
+    from copier.errors import CopierError
+
+    try:
+        return load_template_config(config, quiet=True)
+    except (CopierError, yaml.YAMLError, TypeError, ValueError):
+        mark = getattr(plain_error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise KgenError(f"{config} is not valid YAML{where}; fix the file") from None
 
 
 def load_questions(template: Path) -> list[Question]:

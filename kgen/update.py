@@ -41,8 +41,8 @@ def read_answers(project: Path) -> dict[str, Any]:
     path = project / ANSWERS_FILE
     if not path.is_file():
         raise KgenError(
-            f"{project} has no {ANSWERS_FILE}, so it was not made by kgen or copier; "
-            "pass the directory `kgen new` created"
+            f"{project} has no {ANSWERS_FILE}: pass the directory `kgen new` created "
+            "(a project whose template writes no answers file cannot be updated)"
         )
     try:
         answers = yaml.safe_load(path.read_text(encoding="utf-8"))

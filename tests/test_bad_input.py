@@ -122,8 +122,38 @@ CASES: list[tuple[str, list[str], str]] = [
     ),
     (
         "malformed loss weight",
+        [*NEW, "multi-output", "--loss-weights", "score"],
+        "must be NAME=WEIGHT pairs such as score=0.5, not 'score'",
+    ),
+    (
+        "loss weight not a number",
         [*NEW, "multi-output", "--loss-weights", "score=abc"],
-        "must be NAME=WEIGHT",
+        "a loss weight is a number from 0 to 999999",
+    ),
+    (
+        "negative loss weight",
+        [*NEW, "multi-output", "--loss-weights", "score=-1"],
+        "gives a weight of '-1'; a loss weight is a number from 0 to 999999",
+    ),
+    (
+        "NaN loss weight",
+        [*NEW, "multi-output", "--loss-weights", "category=nan"],
+        "gives a weight of 'nan'",
+    ),
+    (
+        "head named like Keras's validation logs",
+        [*NEW, "multi-output", "--heads", "val:regression,b:classification:2"],
+        "names a head 'val', which clashes with the names Keras logs",
+    ),
+    (
+        "head named val_ something",
+        [*NEW, "multi-output", "--heads", "a:regression,val_a:regression"],
+        "rename that head, e.g. head_val_a",
+    ),
+    (
+        "head named loss",
+        [*NEW, "multi-output", "--heads", "loss:regression,b:regression"],
+        "names a head 'loss'",
     ),
     ("project name", [*NEW, "siamese", "--project-name", "9 lives!"], "e.g. 'lives'"),
     (

@@ -185,3 +185,58 @@ def test_python_dash_m_kgen_runs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Generated siamese project" in result.stderr
     assert os.path.isfile(tmp_path / "demo" / "demo" / "model.py")
+
+
+def test_dot_fills_the_current_directory(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`kgen new siamese .` fills the directory the shell stands in, keeping it."""
+    here = tmp_path / "faces"
+    here.mkdir()
+    inode = here.stat().st_ino
+    monkeypatch.chdir(here)
+    result = runner.invoke(app, ["new", "siamese", ".", "-y", "--no-smoke"])
+    assert result.exit_code == 0, result.output
+    assert here.stat().st_ino == inode  # the same directory, not a replacement
+    assert (here / "faces" / "model.py").is_file()
+    assert answers_of(here)["project_name"] == "faces"
+    assert "cd " not in result.output  # already there
+    assert [p.name for p in tmp_path.iterdir()] == ["faces"]  # no staging left
+
+
+def test_next_steps_quote_the_destination(runner: CliRunner, tmp_path: Path) -> None:
+    dest = tmp_path / "my models" / "demo"
+    result = runner.invoke(app, ["new", "siamese", str(dest), "-y", "--no-smoke"])
+    assert result.exit_code == 0, result.output
+    assert f"cd '{dest}'" in result.output
+
+
+def test_ctrl_c_during_the_smoke_run_says_where_the_project_is(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*_: object):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("kgen.smoke.smoke_train", interrupted)
+    dest = tmp_path / "demo"
+    result = runner.invoke(app, ["new", "siamese", str(dest), "-y"])
+    assert result.exit_code == 130
+    assert f"interrupted: smoke-training stopped; the project is kept in {dest}" in (
+        result.output
+    )
+    assert f"cd {dest} && python -m demo.train" in result.output
+    assert (dest / "demo" / "train.py").is_file()
+
+
+def test_a_yes_no_question_says_which_answers_it_takes(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    dest = tmp_path / "wide"
+    result = runner.invoke(
+        app,
+        ["new", "parallel", str(dest), "--no-smoke", "-i", "--branches", "4"],
+        input="\n" * 3 + "\n" * 5 + "maybe\ny\n" + "\n" * 20,
+    )
+    assert result.exit_code == 0, result.output
+    assert "'maybe' is not a valid bool: answer yes or no (y/n" in result.output
+    assert answers_of(dest)["shared_weights"] is True

@@ -529,3 +529,84 @@ def test_template_tasks_need_trust(tmp_path: Path) -> None:
     trusted = kgen_at(None, tmp_path / "home", *args, "--trust")
     assert trusted.returncode == 0, trusted.stderr
     assert (project / "ran").is_file()
+
+
+def test_trust_refusal_names_the_users_template_not_kgens_store(
+    tmp_path: Path,
+) -> None:
+    files = dict(CUSTOM)
+    files["copier.yml"] = files["copier.yml"].replace(
+        "_subdirectory: project\n", "_subdirectory: project\n_tasks:\n  - echo hi\n"
+    )
+    template = write_template(tmp_path / "starter", files)  # a plain directory
+    result = kgen_at(
+        None,
+        tmp_path / "home",
+        "new",
+        "mlp",
+        str(tmp_path / "demo"),
+        "-y",
+        "--no-smoke",
+        "--template",
+        str(template),
+    )
+    assert result.returncode == 2
+    assert f"error: {template} runs code on your machine (tasks)" in result.stderr
+    assert ".kgen" not in result.stderr
+
+
+def test_copier_yml_with_include_and_several_documents(tmp_path: Path) -> None:
+    """copier.yml may `!include` files and hold several documents: copier reads it."""
+    files = dict(CUSTOM)
+    questions = files.pop("copier.yml")
+    files["copier.yml"] = "_subdirectory: project\n---\n!include shared/*.yml\n"
+    files["shared/questions.yml"] = questions.replace("_subdirectory: project\n", "")
+    template = write_template(tmp_path / "starter", files)
+    project = tmp_path / "demo"
+    result = kgen_at(
+        None,
+        tmp_path / "home",
+        "new",
+        "mlp",
+        str(project),
+        "-y",
+        "--no-smoke",
+        "--template",
+        str(template),
+        "--set",
+        "width=12",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "WIDTH = 12" in (project / "demo" / "model.py").read_text()
+
+
+def test_a_template_without_an_answers_file_is_flagged_up_front(
+    tmp_path: Path,
+) -> None:
+    files = {
+        name: text for name, text in CUSTOM.items() if "answers_file" not in name
+    }
+    template = write_template(tmp_path / "starter", files)
+    project = tmp_path / "demo"
+    result = kgen_at(
+        None,
+        tmp_path / "home",
+        "new",
+        "mlp",
+        str(project),
+        "-y",
+        "--no-smoke",
+        "--template",
+        str(template),
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"warning: template {template} writes no .copier-answers.yml, so `kgen "
+        "update` cannot update this project later" in result.stderr
+    )
+    assert "{{ _copier_conf.answers_file }}.jinja" in result.stderr
+    git(project, "init", "--quiet")
+    commit_all(project, "Generated")
+    later = kgen_at(None, tmp_path / "home", "update", str(project))
+    assert later.returncode == 2
+    assert "whose template writes no answers file cannot be updated" in later.stderr
