@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -583,9 +585,7 @@ def test_copier_yml_with_include_and_several_documents(tmp_path: Path) -> None:
 def test_a_template_without_an_answers_file_is_flagged_up_front(
     tmp_path: Path,
 ) -> None:
-    files = {
-        name: text for name, text in CUSTOM.items() if "answers_file" not in name
-    }
+    files = {name: text for name, text in CUSTOM.items() if "answers_file" not in name}
     template = write_template(tmp_path / "starter", files)
     project = tmp_path / "demo"
     result = kgen_at(
@@ -610,3 +610,80 @@ def test_a_template_without_an_answers_file_is_flagged_up_front(
     later = kgen_at(None, tmp_path / "home", "update", str(project))
     assert later.returncode == 2
     assert "whose template writes no answers file cannot be updated" in later.stderr
+
+
+def copier_update(project: Path, home: Path, data: dict[str, Any]) -> None:
+    """Plain `copier update --defaults -d KEY=VALUE...`, as a user without kgen."""
+    import copier
+
+    environ = dict(os.environ)
+    os.environ.update(HOME=str(home), **GIT_IDENTITY)
+    try:
+        copier.run_update(
+            project,
+            data={key: str(value) for key, value in data.items()},  # as from -d
+            defaults=True,
+            overwrite=True,
+            quiet=True,
+        )
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+
+
+@pytest.mark.parametrize(
+    ("flags", "change", "question", "message"),
+    [
+        (
+            ["parallel", "--merge", "subtract"],
+            {"branches": 3},
+            "merge",
+            "takes exactly 2 branches, not 3",
+        ),
+        (
+            ["parallel", "--shared-weights", "--input-shape", "30"],
+            {"branches": 4},
+            "shared_weights",
+            "a width of 30 does not divide by 4",
+        ),
+        (
+            ["parallel", "--shared-weights", "--input-shape", "30"],
+            {"input_shape": "31"},
+            "shared_weights",
+            "a width of 31 does not divide by 2",
+        ),
+        (
+            ["multi-output", "--loss-weights", "score=0.5"],
+            {"heads": "a:regression,b:regression"},
+            "loss_weights",
+            "names no head (score)",
+        ),
+        (
+            ["siamese", "--output-transform", "clip", "--clip-max", "2"],
+            {"clip_min": "3"},
+            "clip_max",
+            "must be above --clip-min (3.0)",
+        ),
+    ],
+)
+def test_an_answer_a_change_invalidates_is_refused_not_replaced(
+    tmp_path: Path, flags: list[str], change: dict, question: str, message: str
+) -> None:
+    """Plain copier refuses like kgen instead of silently taking another default."""
+    home = tmp_path / "home"
+    project = new_project(None, home, tmp_path / "demo", *flags)
+    before = tree_of(project)
+    with pytest.raises(
+        ValueError, match=f"question '{question}': .*{re.escape(message)}"
+    ):
+        copier_update(project, home, change)
+    assert tree_of(project) == before
+    settings = [f"--set={key}={value}" for key, value in change.items()]
+    refused = kgen_at(None, home, "update", str(project), *settings)
+    assert refused.returncode == 2, refused.stderr
+    assert tree_of(project) == before
+    # Changing both answers together is what the validators ask for.
+    if question == "merge":
+        copier_update(project, home, {**change, "merge": "add"})
+        assert answers_of(project)["merge"] == "add"
+        assert answers_of(project)["branches"] == 3
