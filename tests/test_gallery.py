@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,13 @@ def test_copier_output_needs_no_formatting(
         quiet=True,
     )
     assert [str(path.relative_to(tmp_path)) for path in format_tree(tmp_path)] == []
+
+
+@pytest.mark.parametrize("pattern", list(PATTERNS))
+def test_every_file_the_readme_names_exists(pattern: str) -> None:
+    project = ROOT / "generated_examples" / pattern
+    package = pattern.replace("-", "_")
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    named = re.findall(rf"`((?:{package}|tests)/[\w/.]*)`", readme)
+    missing = [path for path in named if not (project / path).exists()]
+    assert len(named) > 5 and not missing, f"README.md names missing files: {missing}"

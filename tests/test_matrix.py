@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +218,11 @@ def check_row(pattern: str, answers: dict[str, Any], tmp_path: Path) -> None:
         app, ["new", pattern, str(project), "--yes", "--no-smoke", *flags(answers)]
     )
     assert result.exit_code == 0, result.output
+    named = re.findall(
+        r"`((?:demo|tests)/[\w/.]*)`", (project / "README.md").read_text()
+    )
+    missing = [path for path in named if not (project / path).exists()]
+    assert named and not missing, f"README.md names missing files: {missing}"
     lint = run_in(project, "-m", "ruff", "check", "--no-cache", ".")
     assert lint.returncode == 0, lint.stdout
     # The slow runs (mixed precision, strategies): in the gallery, test_end_to_end.

@@ -9,7 +9,8 @@ from encoder_decoder.train import main, train
 def test_training_learns_the_built_in_task(tmp_path):
     config = TrainConfig(epochs=4, steps_per_epoch=80, output_dir=str(tmp_path))
     results = train(config)
-    # 320 steps; chance token accuracy is 1 / 9.
+    # 320 steps.
+    # Chance token accuracy is 1 / 9.
     assert results["accuracy"] > 0.21
     assert (tmp_path / "best.keras").is_file()
     assert json.loads((tmp_path / "metrics.json").read_text()) == results

@@ -2,6 +2,17 @@
 
 import dataclasses
 
+# Classes of each head; 0 marks a regression head.
+HEADS = {
+    "score": 0,
+    "category": 3,
+}
+# Weight of each head's loss in the training loss (their weighted sum).
+LOSS_WEIGHTS = {
+    "score": 1.0,
+    "category": 1.0,
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:

@@ -15,13 +15,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from multi_output.config import ModelConfig
-
-# Classes of each head; 0 marks a regression head.
-HEADS = {
-    "score": 0,
-    "category": 3,
-}
+from multi_output.config import HEADS, ModelConfig
 
 Data = tuple[dict[str, np.ndarray], dict[str, np.ndarray]]
 

@@ -7,7 +7,7 @@ Each head is an output named after it; losses, loss weights and metrics are give
 
 import keras
 
-from multi_output.config import ModelConfig, TrainConfig
+from multi_output.config import HEADS, LOSS_WEIGHTS, ModelConfig, TrainConfig
 
 
 def build_trunk(config: ModelConfig) -> keras.Sequential:
@@ -45,23 +45,35 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
     return keras.Model({"features": features}, outputs, name="multi_output")
 
 
-def compile_model(model: keras.Model, config: TrainConfig | None = None) -> keras.Model:
-    """Attach the optimizer, and per head its loss, loss weight and metrics."""
+def head_loss(classes: int) -> keras.losses.Loss:
+    """Cross-entropy for a head over `classes` classes; squared error if 0."""
+    if classes:
+        return keras.losses.SparseCategoricalCrossentropy()
+    return keras.losses.MeanSquaredError()
+
+
+def head_metrics(classes: int) -> list[keras.metrics.Metric]:
+    """Logged next to a head's loss: `<head>_accuracy`, or `<head>_mae` if 0."""
+    if classes:
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+    return [keras.metrics.MeanAbsoluteError(name="mae")]
+
+
+def compile_model(
+    model: keras.Model,
+    config: TrainConfig | None = None,
+    loss_weights: dict[str, float] | None = None,
+) -> keras.Model:
+    """Attach the optimizer, and per head its loss, loss weight and metrics.
+
+    Each is a dict keyed by head name; `loss_weights` defaults to LOSS_WEIGHTS.
+    """
     config = config or TrainConfig()
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss={
-            "score": keras.losses.MeanSquaredError(),
-            "category": keras.losses.SparseCategoricalCrossentropy(),
-        },
-        loss_weights={
-            "score": 1.0,
-            "category": 1.0,
-        },
-        metrics={
-            "score": [keras.metrics.MeanAbsoluteError(name="mae")],
-            "category": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        },
+        loss={name: head_loss(classes) for name, classes in HEADS.items()},
+        loss_weights=loss_weights or LOSS_WEIGHTS,
+        metrics={name: head_metrics(classes) for name, classes in HEADS.items()},
         steps_per_execution=config.steps_per_execution,
     )
     return model

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from multi_output.data import HEADS
+from multi_output.config import HEADS
 from multi_output.model import build_model, compile_model
 
 
@@ -24,23 +24,26 @@ def test_heads_share_one_trunk(config):
 
 def test_each_head_reports_its_own_loss_and_metric(config, batch):
     # Keras releases have routed dict losses and metrics to the wrong head
-    # (keras-team/keras#20596, #22625): recompute every logged value by hand.
+    # (keras-team/keras#20596, #22625): recompute every logged value by hand,
+    # with a different loss weight per head so that a swapped weight shows.
     inputs, targets = batch
-    model = compile_model(build_model(config))
+    weights = {name: 0.5 + index for index, name in enumerate(HEADS)}
+    model = compile_model(build_model(config), loss_weights=weights)
     results = model.evaluate(
         inputs, targets, batch_size=64, return_dict=True, verbose=0
     )
     predictions = model.predict(inputs, batch_size=64, verbose=0)
     total = 0.0
-    errors = predictions["score"] - targets["score"]
-    loss = np.mean(errors**2)
-    assert results["score_loss"] == pytest.approx(loss, rel=1e-4)
-    assert results["score_mae"] == pytest.approx(np.mean(np.abs(errors)), rel=1e-4)
-    total += 1.0 * loss
-    labels, probabilities = targets["category"], predictions["category"]
-    loss = -np.mean(np.log(probabilities[np.arange(64), labels]))
-    accuracy = np.mean(probabilities.argmax(axis=-1) == labels)
-    assert results["category_loss"] == pytest.approx(loss, rel=1e-4)
-    assert results["category_accuracy"] == pytest.approx(accuracy)
-    total += 1.0 * loss
+    for name, classes in HEADS.items():
+        if classes:
+            labels, probabilities = targets[name], predictions[name]
+            loss = -np.mean(np.log(probabilities[np.arange(64), labels]))
+            metric = "accuracy", np.mean(probabilities.argmax(axis=-1) == labels)
+        else:
+            errors = predictions[name] - targets[name]
+            loss = np.mean(errors**2)
+            metric = "mae", np.mean(np.abs(errors))
+        assert results[f"{name}_loss"] == pytest.approx(loss, rel=1e-4)
+        assert results[f"{name}_{metric[0]}"] == pytest.approx(metric[1], rel=1e-4)
+        total += weights[name] * loss
     assert results["loss"] == pytest.approx(total, rel=1e-4)
