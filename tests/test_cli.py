@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import kgen
+from conftest import ROOT, kgen
 from typer.testing import CliRunner
 
 from kgen import __version__
@@ -240,3 +240,11 @@ def test_a_yes_no_question_says_which_answers_it_takes(
     assert result.exit_code == 0, result.output
     assert "'maybe' is not a valid bool: answer yes or no (y/n" in result.output
     assert answers_of(dest)["shared_weights"] is True
+
+
+def test_the_readme_describes_the_smoke_run_as_it_is() -> None:
+    from kgen.smoke import EPOCHS, STEPS_PER_EPOCH
+
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"for {EPOCHS} epochs of {STEPS_PER_EPOCH} steps" in readme
+    assert f"over {EPOCHS} epochs of {STEPS_PER_EPOCH} steps" in readme
