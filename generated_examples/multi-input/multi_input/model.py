@@ -1,8 +1,10 @@
 """A classifier that applies one shared layer to several inputs of different widths.
 
 A Dense kernel has a single input width, so one layer cannot read inputs of widths
-that differ. Each input first gets its own projection to a common width; the shared
-layer (one instance, one set of weights) is then applied to every projection.
+that differ. Each input first gets its own adapter to a common width; the shared
+layer (one instance, one set of weights) is then applied to every adapter's output.
+The adapters are nonlinear: a linear adapter times the shared kernel is just another
+free matrix per input, and the "shared" layer would constrain nothing.
 """
 
 import keras
@@ -21,7 +23,11 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
         config.shared_width, activation=config.activation, name="shared"
     )
     features = [
-        shared(keras.layers.Dense(config.shared_width, name=f"project_{name}")(tensor))
+        shared(
+            keras.layers.Dense(
+                config.shared_width, activation=config.activation, name=f"adapt_{name}"
+            )(tensor)
+        )
         for name, tensor in inputs.items()
     ]
     merged = keras.layers.Concatenate(name="merge")(features)

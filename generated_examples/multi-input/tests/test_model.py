@@ -15,12 +15,28 @@ def test_one_shared_layer_serves_every_input(config):
     shared = model.get_layer("shared")
     # One kernel of the common width, whatever the input widths.
     assert shared.kernel.shape == (config.shared_width, config.shared_width)
-    # Called once per input, through that input's own projection.
+    # Called once per input, through that input's own adapter.
     assert len(shared._inbound_nodes) == len(config.input_widths)
     for name, width in config.input_widths:
-        assert model.get_layer(f"project_{name}").kernel.shape == (
+        assert model.get_layer(f"adapt_{name}").kernel.shape == (
             width,
             config.shared_width,
         )
-    # Projections, one shared layer and the head: no copy of the shared weights.
+    # Adapters, one shared layer and the head: no copy of the shared weights.
     assert len(model.trainable_weights) == 2 * len(config.input_widths) + 2 + 4
+
+
+def test_adapters_are_nonlinear(config, batch):
+    # A linear adapter A folds into the shared kernel W (x @ A @ W = x @ (A @ W)),
+    # leaving a free matrix per input: sharing W would constrain nothing. A linear
+    # map is additive, f(a + b) - f(0) = (f(a) - f(0)) + (f(b) - f(0)); an adapter
+    # must not be.
+    inputs, _ = batch
+    model = build_model(config)
+    for name, _ in config.input_widths:
+        adapter = model.get_layer(f"adapt_{name}")
+        a, b = inputs[name][:32], inputs[name][32:]
+        zero = np.asarray(adapter(np.zeros_like(a)))
+        joint = np.asarray(adapter(a + b)) - zero
+        apart = np.asarray(adapter(a)) + np.asarray(adapter(b)) - 2 * zero
+        assert not np.allclose(joint, apart, atol=1e-4), f"{adapter.name} is linear"
