@@ -486,9 +486,8 @@ def _new(
         answers = questionnaire.resolve(
             given, ask=_ask if ask else None, defaults=defaults
         )
-        smoke_module = questionnaire.render(
-            load_settings(source.local).get("kgen_smoke"), answers
-        )
+        settings = load_settings(source.local)
+        smoke_module = questionnaire.render(settings.get("kgen_smoke"), answers)
         dest = dest if dest is not None else Path(answers["project_name"])
         warm = None
         if smoke and smoke_module:
@@ -510,7 +509,7 @@ def _new(
             f"[green]✓[/green] Generated {answers['pattern']} project in {project} "
             f"({time.perf_counter() - start:.2f} s)"
         )
-        answers_file = load_settings(source.local).get("answers_file", ANSWERS_FILE)
+        answers_file = settings.get("answers_file", ANSWERS_FILE)
         if template is not None and not (project / answers_file).is_file():
             typer.secho(
                 f"warning: template {template} writes no {answers_file}, so "

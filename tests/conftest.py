@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,39 @@ def run_in(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
         check=False,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
+
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in `repo` as the tests' identity; a failure raises."""
+    result = subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **GIT_IDENTITY},
+    )
+    return result.stdout
+
+
+@contextlib.contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """`os.environ` with `values` set, restored afterwards (for in-process copier)."""
+    saved = dict(os.environ)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 RenderProject = Callable[..., Path]

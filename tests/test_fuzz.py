@@ -17,6 +17,7 @@ import black
 import copier
 import pytest
 import yaml
+from conftest import GIT_IDENTITY, environment, git
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
@@ -236,23 +237,6 @@ CHANGES = {
     "multi-output": ("epochs", [20, 21]),
     "encoder-decoder": ("units", [128, 64]),
 }
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-}
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, **GIT_IDENTITY},
-    ).stdout
 
 
 def assert_clean_update(project: Path, label: str) -> None:
@@ -289,9 +273,7 @@ def test_updates_of_an_unedited_project_never_conflict(
     note = f"answers: {answers}"
     name, values = CHANGES[pattern]
     changed = next(value for value in values if value != answers[name])
-    environ = dict(os.environ)
-    os.environ.update(GIT_IDENTITY)
-    try:
+    with environment(**GIT_IDENTITY):
         for tool in ("kgen", "copier"):
             project = tmp_path_factory.mktemp(tool) / "demo"
             render(SOURCE.url, project, answers, record=SOURCE.record)
@@ -316,6 +298,3 @@ def test_updates_of_an_unedited_project_never_conflict(
             assert_clean_update(project, f"{tool}, {note}")
             recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
             assert recorded[name] == changed, note
-    finally:
-        os.environ.clear()
-        os.environ.update(environ)

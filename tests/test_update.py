@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, run_in
+from conftest import GIT_IDENTITY, ROOT, environment, git, run_in
 
 from kgen import __version__
 from kgen.store import template_tag
@@ -29,12 +29,6 @@ SEED_LINE_V2 = (
     '    parser.add_argument("--seed", type=int, default=defaults.seed, '
     'help="random seed")\n'
 )
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-}
 
 
 def load_release() -> Callable[..., str]:
@@ -90,18 +84,6 @@ def kgen_at(
         check=False,
         env=env,
     )
-
-
-def git(repo: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, **GIT_IDENTITY},
-    )
-    return result.stdout
 
 
 def commit_all(repo: Path, message: str) -> None:
@@ -257,9 +239,7 @@ def test_copier_itself_updates_a_kgen_project(tmp_path: Path) -> None:
     import copier
 
     project = new_project(None, tmp_path / "home", tmp_path / "demo", "siamese")
-    environ = dict(os.environ)
-    os.environ.update(HOME=str(tmp_path / "home"), **GIT_IDENTITY)
-    try:
+    with environment(HOME=str(tmp_path / "home"), **GIT_IDENTITY):
         copier.run_update(
             project,
             data={"embedding_dim": 32},
@@ -267,9 +247,6 @@ def test_copier_itself_updates_a_kgen_project(tmp_path: Path) -> None:
             overwrite=True,
             quiet=True,
         )
-    finally:
-        os.environ.clear()
-        os.environ.update(environ)
     assert "embedding_dim: int = 32" in (project / "demo" / "config.py").read_text()
 
 
@@ -446,6 +423,24 @@ def write_template(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+def new_from_template(
+    home: Path, project: Path, template: Path, *flags: str
+) -> subprocess.CompletedProcess[str]:
+    """`kgen new mlp PROJECT -y --no-smoke --template TEMPLATE FLAGS...`."""
+    return kgen_at(
+        None,
+        home,
+        "new",
+        "mlp",
+        str(project),
+        "-y",
+        "--no-smoke",
+        "--template",
+        str(template),
+        *flags,
+    )
+
+
 def test_custom_git_template_with_tags(tmp_path: Path) -> None:
     home = tmp_path / "home"
     template = write_template(tmp_path / "starter", CUSTOM)
@@ -485,17 +480,7 @@ def test_custom_plain_directory_stays_updatable(tmp_path: Path) -> None:
     home = tmp_path / "home"
     template = write_template(tmp_path / "starter", CUSTOM)
     project = tmp_path / "demo"
-    result = kgen_at(
-        None,
-        home,
-        "new",
-        "mlp",
-        str(project),
-        "-y",
-        "--no-smoke",
-        "--template",
-        str(template),
-    )
+    result = new_from_template(home, project, template)
     assert result.returncode == 0, result.stderr
     source = answers_of(project)["_src_path"]
     assert source.startswith("~/.kgen/templates/custom/starter-")
@@ -523,12 +508,11 @@ def test_template_tasks_need_trust(tmp_path: Path) -> None:
     commit_all(template, "v1")
     git(template, "tag", "v1")
     project = tmp_path / "demo"
-    args = ["new", "mlp", str(project), "-y", "--no-smoke", "--template", str(template)]
-    refused = kgen_at(None, tmp_path / "home", *args)
+    refused = new_from_template(tmp_path / "home", project, template)
     assert refused.returncode == 2
     assert "runs code on your machine (tasks); pass --trust" in refused.stderr
     assert not project.exists()
-    trusted = kgen_at(None, tmp_path / "home", *args, "--trust")
+    trusted = new_from_template(tmp_path / "home", project, template, "--trust")
     assert trusted.returncode == 0, trusted.stderr
     assert (project / "ran").is_file()
 
@@ -541,17 +525,7 @@ def test_trust_refusal_names_the_users_template_not_kgens_store(
         "_subdirectory: project\n", "_subdirectory: project\n_tasks:\n  - echo hi\n"
     )
     template = write_template(tmp_path / "starter", files)  # a plain directory
-    result = kgen_at(
-        None,
-        tmp_path / "home",
-        "new",
-        "mlp",
-        str(tmp_path / "demo"),
-        "-y",
-        "--no-smoke",
-        "--template",
-        str(template),
-    )
+    result = new_from_template(tmp_path / "home", tmp_path / "demo", template)
     assert result.returncode == 2
     assert f"error: {template} runs code on your machine (tasks)" in result.stderr
     assert ".kgen" not in result.stderr
@@ -565,18 +539,8 @@ def test_copier_yml_with_include_and_several_documents(tmp_path: Path) -> None:
     files["shared/questions.yml"] = questions.replace("_subdirectory: project\n", "")
     template = write_template(tmp_path / "starter", files)
     project = tmp_path / "demo"
-    result = kgen_at(
-        None,
-        tmp_path / "home",
-        "new",
-        "mlp",
-        str(project),
-        "-y",
-        "--no-smoke",
-        "--template",
-        str(template),
-        "--set",
-        "width=12",
+    result = new_from_template(
+        tmp_path / "home", project, template, "--set", "width=12"
     )
     assert result.returncode == 0, result.stderr
     assert "WIDTH = 12" in (project / "demo" / "model.py").read_text()
@@ -588,17 +552,7 @@ def test_a_template_without_an_answers_file_is_flagged_up_front(
     files = {name: text for name, text in CUSTOM.items() if "answers_file" not in name}
     template = write_template(tmp_path / "starter", files)
     project = tmp_path / "demo"
-    result = kgen_at(
-        None,
-        tmp_path / "home",
-        "new",
-        "mlp",
-        str(project),
-        "-y",
-        "--no-smoke",
-        "--template",
-        str(template),
-    )
+    result = new_from_template(tmp_path / "home", project, template)
     assert result.returncode == 0, result.stderr
     assert (
         f"warning: template {template} writes no .copier-answers.yml, so `kgen "
@@ -616,9 +570,7 @@ def copier_update(project: Path, home: Path, data: dict[str, Any]) -> None:
     """Plain `copier update --defaults -d KEY=VALUE...`, as a user without kgen."""
     import copier
 
-    environ = dict(os.environ)
-    os.environ.update(HOME=str(home), **GIT_IDENTITY)
-    try:
+    with environment(HOME=str(home), **GIT_IDENTITY):
         copier.run_update(
             project,
             data={key: str(value) for key, value in data.items()},  # as from -d
@@ -626,9 +578,6 @@ def copier_update(project: Path, home: Path, data: dict[str, Any]) -> None:
             overwrite=True,
             quiet=True,
         )
-    finally:
-        os.environ.clear()
-        os.environ.update(environ)
 
 
 @pytest.mark.parametrize(
