@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -36,9 +37,16 @@ def test_malformed_files_are_explained(config, batch, tmp_path):
         load_data(tmp_path / "wide.npz", config.input_widths, config.num_classes)
 
 
-def test_split_keeps_every_example_once(batch):
+def example_rows(data):
+    """Each example as one row, its inputs and targets side by side, rows sorted."""
+    leaves = keras.tree.flatten(data)
+    rows = np.concatenate([np.reshape(leaf, (len(leaf), -1)) for leaf in leaves], 1)
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+def test_split_keeps_each_example_whole_and_once(batch):
     parts = split(batch, validation=0.25, test=0.25, seed=0)
-    assert [len(labels) for _, labels in parts] == [32, 16, 16]
-    for name, array in batch[0].items():
-        merged = np.concatenate([inputs[name] for inputs, _ in parts])
-        np.testing.assert_array_equal(np.sort(merged, axis=0), np.sort(array, axis=0))
+    assert [len(example_rows(part)) for part in parts] == [32, 16, 16]
+    # Whole rows: every input and target of an example stays together.
+    merged = keras.tree.map_structure(lambda *arrays: np.concatenate(arrays), *parts)
+    np.testing.assert_array_equal(example_rows(merged), example_rows(batch))

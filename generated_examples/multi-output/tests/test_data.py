@@ -1,7 +1,9 @@
+import keras
 import numpy as np
 import pytest
 
-from multi_output.data import HEADS, DataError, load_data, make_synthetic_data, split
+from multi_output.config import HEADS
+from multi_output.data import DataError, load_data, make_synthetic_data, split
 
 
 def test_synthetic_data_has_a_target_per_head(config):
@@ -40,8 +42,16 @@ def test_malformed_files_are_explained(config, batch, tmp_path):
         load_data(tmp_path / "short.npz", config.input_shape)
 
 
-def test_split_keeps_every_example_once(batch):
+def example_rows(data):
+    """Each example as one row, its inputs and targets side by side, rows sorted."""
+    leaves = keras.tree.flatten(data)
+    rows = np.concatenate([np.reshape(leaf, (len(leaf), -1)) for leaf in leaves], 1)
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+def test_split_keeps_each_example_whole_and_once(batch):
     parts = split(batch, validation=0.25, test=0.25, seed=0)
-    assert [len(inputs["features"]) for inputs, _ in parts] == [32, 16, 16]
-    for name in HEADS:
-        assert sum(len(targets[name]) for _, targets in parts) == 64
+    assert [len(example_rows(part)) for part in parts] == [32, 16, 16]
+    # Whole rows: every input and target of an example stays together.
+    merged = keras.tree.map_structure(lambda *arrays: np.concatenate(arrays), *parts)
+    np.testing.assert_array_equal(example_rows(merged), example_rows(batch))
