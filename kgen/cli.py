@@ -50,6 +50,7 @@ RUN_OPTIONS = {
     "yes",
     "interactive",
     "smoke",
+    "smoke_any_size",
     "force",
     "template",
     "set_",
@@ -364,6 +365,14 @@ def new(
             help="Smoke-train the new project for a few steps.", rich_help_panel=RUN
         ),
     ] = True,
+    smoke_any_size: Annotated[
+        bool,
+        typer.Option(
+            help="Smoke-train even a model over 50 M parameters (asked in a "
+            "terminal, skipped with --yes).",
+            rich_help_panel=RUN,
+        ),
+    ] = False,
     force: Annotated[
         bool,
         typer.Option(
@@ -414,12 +423,37 @@ def new(
             dest,
             ask=interactive or (not yes and sys.stdin.isatty()),
             smoke=smoke,
+            smoke_any_size=smoke_any_size,
             template=template,
             trust=trust,
             force=force,
         )
     except KgenError as error:
         fail(error)
+
+
+# Above this many parameters kgen asks before smoke-training (skips it with --yes):
+# float32 weights, their gradients and Adam's two moments take 16 bytes a parameter,
+# about 0.8 GB here, and a CPU takes minutes per step.
+SMOKE_PARAMETERS = 50_000_000
+
+
+def _smoke_a_big_model(parameters: int, ask: bool) -> bool:
+    """Whether to smoke-train a model of more than SMOKE_PARAMETERS parameters."""
+    size = (
+        f"the model has {parameters:,} parameters, over the smoke run's limit of "
+        f"{SMOKE_PARAMETERS:,} (training it takes about "
+        f"{parameters * 16 / 1e9:.1f} GB of memory)"
+    )
+    if ask:
+        reply = typer.prompt(f"{size[0].upper()}{size[1:]}; smoke-train it? (y/n)", "n")
+        return str(reply).strip().lower() in {"y", "yes"}
+    typer.secho(
+        f"smoke run skipped: {size}; pass --smoke-any-size to smoke-train it anyway",
+        fg="yellow",
+        err=True,
+    )
+    return False
 
 
 def fail(error: KgenError) -> NoReturn:
@@ -452,6 +486,7 @@ def _new(
     template: str | None = None,
     trust: bool = False,
     force: bool = False,
+    smoke_any_size: bool = False,
 ) -> None:
     from rich.console import Console
 
@@ -480,7 +515,7 @@ def _new(
                 f"template {template} has no `pattern` question, which kgen templates "
                 "choose the architecture with; add one (see the README)"
             )
-        questionnaire = Questionnaire(questions)
+        questionnaire = Questionnaire(questions, root=source.local)
         # `kgen new siamese .` names the project after the directory it stands in.
         defaults = {"project_name": dest.resolve().name} if dest is not None else {}
         answers = questionnaire.resolve(
@@ -488,6 +523,16 @@ def _new(
         )
         settings = load_settings(source.local)
         smoke_module = questionnaire.render(settings.get("kgen_smoke"), answers)
+        parameters = int(
+            questionnaire.render(settings.get("kgen_parameters", "0"), answers) or 0
+        )
+        if (
+            smoke
+            and smoke_module
+            and parameters > SMOKE_PARAMETERS
+            and not (smoke_any_size)
+        ):
+            smoke = _smoke_a_big_model(parameters, ask)
         dest = dest if dest is not None else Path(answers["project_name"])
         warm = None
         if smoke and smoke_module:
@@ -505,9 +550,10 @@ def _new(
                 force=force,
                 label=template,
             )
+        size = f"; {parameters:,} parameters" if parameters else ""
         console.print(
             f"[green]✓[/green] Generated {answers['pattern']} project in {project} "
-            f"({time.perf_counter() - start:.2f} s)"
+            f"({time.perf_counter() - start:.2f} s){size}"
         )
         answers_file = settings.get("answers_file", ANSWERS_FILE)
         if template is not None and not (project / answers_file).is_file():

@@ -165,14 +165,17 @@ Ask = Callable[[Question, Any, "str | None"], Any]
 class Questionnaire:
     """Answers a template's questions from given values, a prompt, or the defaults."""
 
-    def __init__(self, questions: list[Question]) -> None:
+    def __init__(self, questions: list[Question], root: Path | None = None) -> None:
+        from jinja2 import FileSystemLoader
         from jinja2.sandbox import SandboxedEnvironment
 
         self.questions = questions
         # The environment copier renders questions with, so defaults, `when` and
-        # validators mean here exactly what they mean to copier.
+        # validators mean here exactly what they mean to copier. `root`, the
+        # template's directory, lets kgen's settings import the template's files.
         self.env = SandboxedEnvironment(
-            extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"]
+            loader=FileSystemLoader(str(root)) if root is not None else None,
+            extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
         )
         self._compiled: dict[str, Any] = {}
 

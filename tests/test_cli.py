@@ -248,3 +248,40 @@ def test_the_readme_describes_the_smoke_run_as_it_is() -> None:
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert f"for {EPOCHS} epochs of {STEPS_PER_EPOCH} steps" in readme
     assert f"over {EPOCHS} epochs of {STEPS_PER_EPOCH} steps" in readme
+
+
+def test_a_model_over_the_smoke_limit_is_not_smoke_trained_with_yes(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kgen.smoke import SmokeReport
+
+    trained: list[Path] = []
+
+    def smoke_train(project: Path, *_: object) -> SmokeReport:
+        trained.append(project)
+        return SmokeReport([1.0, 0.5], 16, {}, 0.1, project / "runs" / "smoke")
+
+    monkeypatch.setattr("kgen.cli.SMOKE_PARAMETERS", 5000)  # the default siamese: 7,296
+    monkeypatch.setattr("kgen.smoke.smoke_train", smoke_train)
+    result = runner.invoke(app, ["new", "siamese", str(tmp_path / "demo"), "-y"])
+    assert result.exit_code == 0, result.output
+    assert "7,296 parameters" in result.output
+    assert (
+        "smoke run skipped: the model has 7,296 parameters, over the smoke run's "
+        "limit of 5,000" in result.output
+    )
+    assert "pass --smoke-any-size to smoke-train it anyway" in result.output
+    assert trained == []
+    assert (tmp_path / "demo" / "demo" / "model.py").is_file()
+    # Asked in a terminal; forced with --smoke-any-size.
+    asked = runner.invoke(
+        app, ["new", "siamese", str(tmp_path / "asked"), "-i"], input="\n" * 20
+    )
+    assert asked.exit_code == 0, asked.output
+    assert "smoke-train it? (y/n) [n]" in asked.output and trained == []
+    forced = runner.invoke(
+        app, ["new", "siamese", str(tmp_path / "big"), "-y", "--smoke-any-size"]
+    )
+    assert forced.exit_code == 0, forced.output
+    assert "Smoke-trained: loss 1.0000 → 0.5000" in forced.output
+    assert trained == [tmp_path / "big"]

@@ -223,6 +223,16 @@ def check_row(pattern: str, answers: dict[str, Any], tmp_path: Path) -> None:
     )
     missing = [path for path in named if not (project / path).exists()]
     assert named and not missing, f"README.md names missing files: {missing}"
+    # The parameter count kgen reports before rendering is the model's own.
+    reported = re.search(r"; ([\d,]+) parameters", result.output)
+    assert reported, result.output
+    counted = run_in(
+        project,
+        "-c",
+        "from demo.model import build_model; print(build_model().count_params())",
+    )
+    assert counted.returncode == 0, counted.stderr[-3000:]
+    assert int(counted.stdout.split()[-1]) == int(reported[1].replace(",", ""))
     lint = run_in(project, "-m", "ruff", "check", "--no-cache", ".")
     assert lint.returncode == 0, lint.stdout
     # The slow runs (mixed precision, strategies): in the gallery, test_end_to_end.
