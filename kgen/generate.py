@@ -13,7 +13,7 @@ from typing import Any
 
 from kgen.errors import KgenError
 from kgen.formatting import format_tree
-from kgen.template import builtin_template
+from kgen.store import builtin_template
 
 ANSWERS_FILE = ".copier-answers.yml"
 
@@ -57,6 +57,7 @@ def render(
     record: Mapping[str, str] | None = None,
     force: bool = False,
     label: str | None = None,
+    formatted: bool = False,
 ) -> Path:
     """Render `template` with `answers` into the new directory `dest`, formatted.
 
@@ -64,7 +65,8 @@ def render(
     place only once rendering and formatting succeeded: a failure (or Ctrl-C) leaves
     no half-written project behind. `record` replaces where the answers file says
     the template came from (`_src_path`, `_commit`); `label` is how messages name
-    the template (the user's path, not kgen's store copy of it).
+    the template (the user's path, not kgen's store copy of it). `formatted` says the
+    template writes black-clean Python already, so black is not run over it.
     """
     import copier
 
@@ -87,7 +89,8 @@ def render(
         if record:
             record_source(staging / ANSWERS_FILE, record)
         validate_tree(staging)
-        format_tree(staging)
+        if not formatted:
+            format_tree(staging)
         staging.chmod(0o777 & ~_umask())  # mkdtemp made it private
         if not dest.is_dir():
             os.replace(staging, dest)

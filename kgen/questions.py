@@ -1,41 +1,33 @@
-"""The questions of a copier template, and how kgen answers them.
+"""The questions of a copier template, answered with copier's own machinery.
 
 `copier.yml` is the single source of truth for the questions: their types, choices,
-defaults, `when` conditions and validators. kgen reads it to fill in what the user did
-not give on the command line (asking at a prompt or taking the defaults) and checks
-every answer the way copier will, so errors surface before anything is written. The
-complete answers then go to copier, which validates them once more.
+defaults, `when` conditions and validators. kgen reads it twice over:
+
+- cheaply, as data (`load_questions`), to derive the `kgen new` flags and their help
+  without importing copier, so `kgen --help` stays fast;
+- through copier's own `Question` class (`Questionnaire`), to cast, parse, default
+  and validate every answer exactly as `copier copy` will, for every question type
+  copier has (str, int, float, bool, json, yaml, path, multiselect choices).
+
+The complete answers then go to copier, which validates them once more.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Mapping
+import re
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from kgen.errors import KgenError
 
-CASTS: dict[str, Callable[[Any], Any]] = {
-    "str": str,
-    "int": int,
-    "float": float,
-}
-TRUE_WORDS = {"true", "yes", "y", "on", "1"}
-FALSE_WORDS = {"false", "no", "n", "off", "0"}
-
-
-def _to_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in TRUE_WORDS | FALSE_WORDS:
-        return word in TRUE_WORDS
-    raise ValueError("answer yes or no (y/n, true/false, on/off, 1/0)")
-
-
-CASTS["bool"] = _to_bool
+# copier's scalar types, and the Python type of a default that implies one.
+NATIVE_TYPES = {"bool": bool, "int": int, "float": float, "str": str}
+TRUE_WORDS = {"y", "yes", "t", "true", "on", "1"}
+FALSE_WORDS = {"n", "no", "f", "false", "off", "0"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,40 +35,53 @@ class Question:
     """One question of `copier.yml`, as written there (templated fields unrendered)."""
 
     name: str
-    type: str = "str"
-    help: str = ""
-    default: Any = None
-    choices: Mapping[str, Any] | None = None
-    when: Any = True
-    validator: str | None = None
+    spec: Mapping[str, Any]
 
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
-    @classmethod
-    def from_yaml(cls, name: str, spec: Any) -> Question:
-        if not isinstance(spec, dict):  # copier's short form: `name: default`
-            return cls(name=name, type=_type_of(spec), default=spec)
-        choices = spec.get("choices")
-        if isinstance(choices, list):
-            choices = {str(choice): choice for choice in choices}
-        return cls(
-            name=name,
-            type=spec.get("type", _type_of(spec.get("default"))),
-            help=spec.get("help", ""),
-            default=spec.get("default"),
-            choices=choices,
-            when=spec.get("when", True),
-            validator=spec.get("validator"),
-        )
+    @property
+    def help(self) -> str:
+        return " ".join(str(self.spec.get("help", "")).split())
 
+    @property
+    def default(self) -> Any:
+        return self.spec.get("default")
 
-def _type_of(value: Any) -> str:
-    for name, kind in (("bool", bool), ("int", int), ("float", float)):
-        if isinstance(value, kind):
-            return name
-    return "str"
+    @property
+    def when(self) -> Any:
+        return self.spec.get("when", True)
+
+    @property
+    def multiselect(self) -> bool:
+        return bool(self.spec.get("multiselect", False))
+
+    @property
+    def type(self) -> str:
+        """The type name as copier reads it (a templated type counts as str here)."""
+        written = self.spec.get("type")
+        if written:
+            return "str" if "{" in str(written) else str(written)
+        kind = type(self.default).__name__
+        return kind if kind in NATIVE_TYPES else "yaml"
+
+    @property
+    def choices(self) -> list[tuple[str, Any]] | None:
+        """(label, value) pairs as written; None when there are none or templated."""
+        choices = self.spec.get("choices")
+        if not choices or isinstance(choices, str):
+            return None
+        pairs = choices.items() if isinstance(choices, dict) else choices
+        result = []
+        for choice in pairs:
+            label, value = (
+                choice if isinstance(choice, (list, tuple)) else (choice, choice)
+            )
+            if isinstance(value, dict):  # copier's extended form: {value, validator}
+                value = value.get("value")
+            result.append((str(label), value))
+        return result
 
 
 def read_config(template: Path) -> dict[str, Any]:
@@ -120,32 +125,43 @@ def _read_config(template: Path, stat: Any) -> dict[str, Any]:
 def _read_as_copier(config: Path, plain_error: Exception) -> Any:
     """`config` read the way copier reads it, or the plain YAML error as a KgenError.
 
-    copier.yml may `!include` other YAML files and hold several documents; copier's
-    loader merges them. It is copier's internal API (copier exports only its run_*
-    functions), so kgen uses it only for files that plain YAML cannot read.
+    copier.yml may `!include` other YAML files (globs too) and hold several
+    documents; copier's loader merges them. kgen uses it only for files that plain
+    YAML cannot read, because it imports all of copier.
     """
     import yaml
 
-    try:
-        from copier._template import load_template_config
-    except ImportError:  # pragma: no cover - an older copier
-        from copier.template import load_template_config
-    from copier.errors import CopierError
+    from kgen.copier_api import load_template_config
 
     try:
         return load_template_config(config, quiet=True)
-    except (CopierError, yaml.YAMLError, TypeError, ValueError):
+    except Exception:  # copier raises its own, YAML's and OS errors here
         mark = getattr(plain_error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise KgenError(f"{config} is not valid YAML{where}; fix the file") from None
+        problem = " ".join(str(getattr(plain_error, "problem", "") or "").split())
+        detail = (
+            f" ({problem})"
+            if problem and isinstance(plain_error, yaml.YAMLError)
+            else ""
+        )
+        raise KgenError(
+            f"{config} is not valid YAML{where}{detail}; fix the file"
+        ) from None
 
 
 def load_questions(template: Path) -> list[Question]:
-    """Read the questions of the copier template at `template`, in their order."""
+    """The questions of the copier template at `template`, in their order."""
+    questions = []
+    for name, spec in read_config(template).items():
+        if name.startswith("_"):
+            continue
+        if not isinstance(spec, dict):  # copier's short form: `name: default`
+            spec = {"default": spec}
+        questions.append(Question(name, spec))
+    secret = set(load_settings(template).get("secret_questions") or [])
     return [
-        Question.from_yaml(name, spec)
-        for name, spec in read_config(template).items()
-        if not name.startswith("_")
+        Question(q.name, {**q.spec, "secret": True}) if q.name in secret else q
+        for q in questions
     ]
 
 
@@ -158,26 +174,34 @@ def load_settings(template: Path) -> dict[str, Any]:
     }
 
 
-# Asks one question: (question, rendered default, why the last reply was refused).
-Ask = Callable[[Question, Any, "str | None"], Any]
+# Asks one question: (question, default as text, why the last reply was refused).
+Ask = Callable[[Question, str, "str | None"], Any]
 
 
 class Questionnaire:
-    """Answers a template's questions from given values, a prompt, or the defaults."""
+    """Answers a template's questions from given values, a prompt, or the defaults.
 
-    def __init__(self, questions: list[Question], root: Path | None = None) -> None:
-        from jinja2 import FileSystemLoader
-        from jinja2.sandbox import SandboxedEnvironment
+    Each question is a copier `Question`, so casting, choices, defaults, `when` and
+    validators mean here exactly what they mean to copier; kgen adds one-line errors
+    that name the flag, and asks line by line (in a terminal or from a pipe).
+    """
 
+    def __init__(
+        self,
+        questions: list[Question],
+        root: Path | None = None,
+        settings: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
         self.questions = questions
-        # The environment copier renders questions with, so defaults, `when` and
-        # validators mean here exactly what they mean to copier. `root`, the
-        # template's directory, lets kgen's settings import the template's files.
-        self.env = SandboxedEnvironment(
-            loader=FileSystemLoader(str(root)) if root is not None else None,
-            extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
-        )
-        self._compiled: dict[str, Any] = {}
+        self.root = root
+        self.settings = settings or {}
+        # What copier adds to the context it renders questions in.
+        self.context = {"_copier_python": sys.executable, **(context or {})}
+
+    @functools.cached_property
+    def env(self) -> Any:
+        return _environment(self.root, self.settings)
 
     def resolve(
         self,
@@ -188,12 +212,14 @@ class Questionnaire:
         """Complete `given` into the full answers, in question order.
 
         `defaults` replaces the template's default of some questions (e.g. the project
-        name from the destination directory).
+        name from the destination directory), as copier's `user_defaults` do.
 
         Questions whose `when` is false are left out. Missing answers come from `ask`
-        (called with the question and its rendered default, again until valid) or,
-        without it, from the defaults. Raises KgenError on an invalid or unknown answer.
+        (called with the question and its default, again until valid) or, without it,
+        from the defaults. Raises KgenError on an invalid or unknown answer.
         """
+        from kgen.copier_api import MISSING, AnswersMap
+
         names = {question.name for question in self.questions}
         unknown = sorted(set(given) - names)
         if unknown:
@@ -202,97 +228,185 @@ class Questionnaire:
                 f"the template asks: {', '.join(sorted(names))}"
             )
         answers: dict[str, Any] = {}
+        store = AnswersMap(user_defaults=dict(defaults or {}))
         # What templates see: the answers plus the hidden values of questions whose
         # `when` is false (copier computes those from their defaults, unrecorded).
-        context: dict[str, Any] = {}
+        context: dict[str, Any] = dict(self.context)
         for question in self.questions:
-            if not self._truthy(self.render(question.when, context)):
+            asked = self._copier_question(question, store, context)
+            if not _guard(question, asked.get_when):
                 if question.name in given:
                     raise KgenError(
                         f"{question.flag} does not apply to this project "
                         f"(it needs {_condition(question.when)}); drop it"
                     )
-                if question.default is not None:
-                    hidden = self.default(question, context)
-                    context[question.name] = CASTS[question.type](hidden)
+                hidden = _guard(question, asked.get_default)
+                if hidden is not MISSING:
+                    context[question.name] = hidden
                 continue
             if question.name in given:
-                value = self.check(question, given[question.name], context)
-            elif ask is None:
-                value = self.check(
-                    question, self._default(question, context, defaults), context
-                )
+                value = self.accept(question, asked, given[question.name])
+            elif ask is not None and _guard(question, asked.get_ask):
+                value = self._ask_until_valid(question, asked, ask)
             else:
-                value = self._ask_until_valid(
-                    question, self._default(question, context, defaults), context, ask
-                )
+                value = self._default(question, asked)
             answers[question.name] = context[question.name] = value
         return answers
 
-    def _default(
-        self,
-        question: Question,
-        context: Mapping[str, Any],
-        overrides: Mapping[str, Any] | None,
+    def _copier_question(
+        self, question: Question, store: Any, context: Mapping[str, Any]
     ) -> Any:
-        if overrides and question.name in overrides:
-            return overrides[question.name]
-        return self.default(question, context)
+        from kgen.copier_api import CopierQuestion
 
-    def _ask_until_valid(
-        self, question: Question, default: Any, context: Mapping[str, Any], ask: Ask
-    ) -> Any:
+        try:
+            return CopierQuestion(
+                var_name=question.name,
+                answers=store,
+                context=context,
+                jinja_env=self.env,
+                **question.spec,
+            )
+        except (TypeError, ValueError) as error:
+            problem = " ".join(str(error).split())
+            raise KgenError(
+                f"the template's question {question.name!r} is malformed ({problem}); "
+                "fix copier.yml"
+            ) from None
+
+    def _default(self, question: Question, asked: Any) -> Any:
+        from kgen.copier_api import MISSING
+
+        try:
+            value = asked.get_default()
+        except ValueError as error:  # copier validates a default that applies
+            raise KgenError(_refusal(question, question.default, error)) from None
+        if value is MISSING:
+            raise KgenError(f"{question.flag} is required; pass a value")
+        return value
+
+    def _ask_until_valid(self, question: Question, asked: Any, ask: Ask) -> Any:
+        default = _guard(question, asked.get_default)
         problem = None
         while True:
-            reply = ask(question, default, problem)
+            reply = ask(question, _as_text(question, default), problem)
+            if reply == "" and default is not None:
+                reply = default
             try:
-                return self.check(question, reply, context)
+                return self.accept(question, asked, reply)
             except KgenError as error:
                 problem = str(error)
 
-    def default(self, question: Question, answers: Mapping[str, Any]) -> Any:
-        """The question's default, rendered against the answers so far."""
-        return self.render(question.default, answers)
-
-    def check(self, question: Question, value: Any, answers: Mapping[str, Any]) -> Any:
-        """Cast `value` to the question's type and validate it; return the answer."""
-        if value is None:
-            raise KgenError(f"{question.flag} is required; pass a value")
-        try:
-            value = CASTS[question.type](value)
-        except (KeyError, ValueError) as error:
-            raise KgenError(
-                f"{question.flag} {value!r} is not a valid {question.type}: {error}"
-            ) from None
-        if question.choices is not None:
-            allowed = [
-                self.render(choice, answers) for choice in question.choices.values()
-            ]
-            if value not in allowed:
+    def accept(self, question: Question, asked: Any, value: Any) -> Any:
+        """`value` parsed and validated by copier's question `asked`, or KgenError."""
+        if question.type == "bool" and isinstance(value, str):
+            word = value.strip().lower()
+            if word not in TRUE_WORDS | FALSE_WORDS:
                 raise KgenError(
-                    f"{question.flag} {value!r} is not one of: "
-                    f"{', '.join(map(str, allowed))}"
+                    f"{question.flag} {value!r} is not a valid bool: "
+                    "answer yes or no (y/n, true/false, on/off, 1/0)"
                 )
-        if question.validator:
-            message = self.render(question.validator, {**answers, question.name: value})
-            message = " ".join(str(message).split())
-            if message:
-                raise KgenError(f"{question.flag} {value!r} {message}")
-        return value
+        if question.multiselect and isinstance(value, (tuple, set)):
+            value = list(value)
+        if question.multiselect and isinstance(value, str) and "[" not in value:
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        try:
+            parsed = asked.parse_answer(value)
+        except Exception as error:  # copier raises what the cast raises
+            raise KgenError(
+                self._parse_problem(question, asked, value, error)
+            ) from None
+        try:
+            asked.validate_answer(parsed)
+        except ValueError as error:
+            raise KgenError(_refusal(question, parsed, error)) from None
+        return parsed
+
+    def _parse_problem(
+        self, question: Question, asked: Any, value: Any, error: Exception
+    ) -> str:
+        if str(error).startswith("Invalid choice"):
+            allowed = [
+                str(asked.cast_answer(choice.value)) for choice in _choices(asked)
+            ]
+            return f"{question.flag} {value!r} is not one of: {', '.join(allowed)}"
+        problem = f"{question.flag} {value!r} is not a valid {question.type}"
+        if question.type in {"json", "yaml"}:
+            problem += f" ({' '.join(str(error).split())})"
+        return problem
 
     def render(self, value: Any, answers: Mapping[str, Any]) -> Any:
         """Render a templated string against the answers; other values pass through."""
         if not isinstance(value, str) or "{" not in value:
             return value
-        if value not in self._compiled:
-            self._compiled[value] = self.env.from_string(value)
-        return self._compiled[value].render(**answers)
+        return self.env.from_string(value).render({**self.context, **answers})
 
-    @staticmethod
-    def _truthy(value: Any) -> bool:
-        if isinstance(value, str):
-            return value.strip().lower() not in FALSE_WORDS | {"", "none"}
-        return bool(value)
+    def applies(self, question: Question, pattern: str) -> bool:
+        """Whether `question` can apply to a project of `pattern`.
+
+        Its `when` is rendered with the pattern known and every other answer a
+        wildcard that satisfies any test, so `pattern == 'parallel' and branches > 1`
+        applies to parallel whatever the branches, and not to siamese.
+        """
+        if not isinstance(question.when, str):
+            return bool(question.when)
+        try:
+            rendered = self.wildcards.from_string(question.when).render(pattern=pattern)
+        except Exception:  # a filter a wildcard cannot pass: it may apply
+            return True
+        return rendered.strip().lower() not in FALSE_WORDS | {"", "none", "null", "~"}
+
+    @functools.cached_property
+    def wildcards(self) -> Any:
+        """A plain Jinja sandbox in which every answer but the pattern is a wildcard."""
+        from jinja2.sandbox import SandboxedEnvironment
+
+        return SandboxedEnvironment(
+            undefined=_wildcard(),
+            extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
+        )
+
+
+def _choices(asked: Any) -> Iterator[Any]:
+    return iter(asked._formatted_choices)  # copier's rendered choices
+
+
+def _guard(question: Question, call: Callable[[], Any]) -> Any:
+    """`call()`, with copier's rendering errors as a KgenError naming the question."""
+    try:
+        return call()
+    except KgenError:
+        raise
+    except Exception as error:
+        problem = " ".join(str(error).split()) or type(error).__name__
+        raise KgenError(
+            f"the template cannot work out {question.name!r} ({problem}); "
+            "fix copier.yml"
+        ) from None
+
+
+VALIDATION_PREFIX = re.compile(r"^Validation error for question '[^']*': ")
+
+
+def _refusal(question: Question, value: Any, error: Exception) -> str:
+    message = " ".join(VALIDATION_PREFIX.sub("", str(error)).split())
+    return f"{question.flag} {value!r} {message}"
+
+
+def _as_text(question: Question, default: Any) -> str:
+    """A default as the prompt shows it (and as a reply that keeps it)."""
+    import json
+
+    from kgen.copier_api import MISSING
+
+    if default is MISSING or default is None:
+        return ""
+    if question.type == "bool":
+        return "y" if default else "n"
+    if question.multiselect:
+        return ", ".join(map(str, default))
+    if question.type in {"json", "yaml"} and not isinstance(default, str):
+        return json.dumps(default)
+    return str(default)
 
 
 def _condition(when: Any) -> str:
@@ -300,3 +414,52 @@ def _condition(when: Any) -> str:
     if text.startswith("{{") and text.endswith("}}"):
         text = text[2:-2].strip()
     return text
+
+
+def _environment(root: Path | None, settings: Mapping[str, Any]) -> Any:
+    """The Jinja environment copier renders questions in, caching compiled strings.
+
+    copier's sandbox, extensions and `_envops`, with the template's directory as the
+    loader root so kgen's settings can import the template's files. copier compiles
+    every default, `when` and validator afresh for each question; the cache makes
+    kgen's pass over the questions cheap.
+    """
+    from jinja2 import FileSystemLoader
+
+    from kgen.copier_api import SandboxedEnvironment
+
+    class CachingEnvironment(SandboxedEnvironment):
+        compiled: dict[str, Any]
+
+        def from_string(self, source: Any, *args: Any, **kwargs: Any) -> Any:
+            if not isinstance(source, str) or args or kwargs:
+                return super().from_string(source, *args, **kwargs)
+            if source not in self.compiled:
+                self.compiled[source] = super().from_string(source)
+            return self.compiled[source]
+
+    envops = dict(settings.get("envops") or {})
+    envops.pop("undefined", None)
+    env = CachingEnvironment(
+        loader=FileSystemLoader(str(root)) if root is not None else None,
+        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
+        **envops,
+    )
+    env.compiled = {}
+    return env
+
+
+@functools.cache
+def _wildcard() -> type:
+    """An undefined value that passes every test: what any later answer may be."""
+    from jinja2 import Undefined
+
+    def always(self: Any, *_: Any) -> bool:
+        return True
+
+    tests = ("__bool__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__")
+    namespace: dict[str, Any] = {name: always for name in tests}
+    namespace["__contains__"] = always
+    namespace["__hash__"] = Undefined.__hash__
+    namespace["__str__"] = lambda self: "true"  # `a and b` renders as b
+    return type("Wildcard", (Undefined,), namespace)

@@ -13,6 +13,10 @@ from pathlib import Path
 
 from kgen.errors import SmokeTrainError
 
+# Above this many parameters kgen asks before smoke-training (skips it with --yes):
+# float32 weights, their gradients and Adam's two moments take 16 bytes a parameter,
+# about 0.8 GB here, and a CPU takes minutes per step.
+SMOKE_PARAMETERS = 50_000_000
 EPOCHS = 3
 STEPS_PER_EPOCH = 16  # one execution of the generated train.py (steps_per_execution)
 # Keep TensorFlow's start-up chatter out of the log; errors still get through.

@@ -24,10 +24,18 @@ from pathlib import Path
 
 from kgen import __version__
 from kgen.errors import KgenError
-from kgen.template import builtin_template
 
 # Where projects say their template lives: `~` keeps the answers file portable.
 BUNDLE_SOURCE = "~/.kgen/templates/keras.bundle"
+
+
+def builtin_template() -> Path:
+    """The built-in template: inside the installed package, or in the source tree."""
+    here = Path(__file__).resolve().parent
+    for root in (here / "templates", here.parent / "templates"):
+        if (root / "keras" / "copier.yml").is_file():
+            return root / "keras"
+    raise KgenError("kgen's built-in template is missing; reinstall kgen")
 
 
 def template_tag(version: str = __version__) -> str:

@@ -10,6 +10,13 @@ from pathlib import Path
 
 from kgen.errors import KgenError
 from kgen.questions import load_questions
+from kgen.store import (
+    BUNDLE_SOURCE,
+    builtin_template,
+    git,
+    snapshot,
+    template_tag,
+)
 
 REMOTE_PREFIXES = (
     "https://",
@@ -23,15 +30,6 @@ REMOTE_PREFIXES = (
 )
 
 
-def builtin_template() -> Path:
-    """The built-in template: inside the installed package, or in the source tree."""
-    here = Path(__file__).resolve().parent
-    for root in (here / "templates", here.parent / "templates"):
-        if (root / "keras" / "copier.yml").is_file():
-            return root / "keras"
-    raise KgenError("kgen's built-in template is missing; reinstall kgen")
-
-
 @dataclasses.dataclass(frozen=True)
 class TemplateSource:
     """A template as copier gets it, and a local directory to read its questions."""
@@ -40,14 +38,13 @@ class TemplateSource:
     ref: str | None  # a git tag, branch or commit; None: copier's choice
     local: Path  # the template's files at `ref`
     builtin: bool = False
+    label: str = "the built-in template"  # how messages name it: as the user wrote it
 
     @property
     def record(self) -> dict[str, str] | None:
         """What the answers file records as the source, where kgen decides it."""
         if not self.builtin:
             return None  # copier records the URL and the commit itself
-        from kgen.store import BUNDLE_SOURCE, template_tag
-
         return {"_commit": template_tag(), "_src_path": BUNDLE_SOURCE}
 
 
@@ -70,14 +67,15 @@ def is_remote(location: str) -> bool:
 
 @contextlib.contextmanager
 def open_template(
-    spec: str | None, store_path: str | None = None
+    spec: str | None, store_path: str | None = None, versioned: bool = True
 ) -> Iterator[TemplateSource]:
     """The template `spec` names (None: the built-in one), checked out if it is git.
 
     A git template is cloned once into a temporary directory to read its questions;
     copier then renders from the URL itself, so the project records it. A plain
     directory is first committed as a new version into kgen's store (`store_path`,
-    or one named after it), which copier then renders from.
+    or one named after it), which copier then renders from; with `versioned` False
+    (to read its questions only) the directory is used as it is.
     """
     if spec is None:
         yield builtin_source()
@@ -90,6 +88,9 @@ def open_template(
                 f"template {location} does not exist; pass a directory or a git URL"
             )
         location = str(path.absolute())
+        if not (path / ".git").exists() and not versioned:
+            yield TemplateSource(url=location, ref=None, local=path, label=spec)
+            return
         if not (path / ".git").exists():
             if ref:
                 raise KgenError(
@@ -97,16 +98,14 @@ def open_template(
                     f"ref {ref!r}; drop @{ref} or put the template under git"
                 )
             # No history to update from later: kgen keeps one in its store.
-            from kgen.store import snapshot
-
             load_questions(path)  # a clear error if it is not a copier template
             store, ref = snapshot(path, store_path)
-            yield TemplateSource(url=store, ref=ref, local=path)
+            yield TemplateSource(url=store, ref=ref, local=path, label=spec)
             return
     with tempfile.TemporaryDirectory(prefix="kgen-template-") as scratch:
         checkout = Path(scratch) / "template"
         ref = clone(location, ref, checkout)
-        yield TemplateSource(url=location, ref=ref, local=checkout)
+        yield TemplateSource(url=location, ref=ref, local=checkout, label=spec)
 
 
 def clone(location: str, ref: str | None, checkout: Path) -> str | None:
@@ -114,8 +113,6 @@ def clone(location: str, ref: str | None, checkout: Path) -> str | None:
 
     Returns the ref checked out, so copier can render that same version.
     """
-    from kgen.store import git
-
     url = location
     if location.startswith("gh:"):
         url = f"https://github.com/{location[3:]}.git"

@@ -177,9 +177,12 @@ def update(
     spec = None if builtin else f"{source}@{vcs_ref}" if vcs_ref else source
     with open_template(spec) as new:
         # Check the new answers as copier will, before touching the project.
-        questionnaire = Questionnaire(load_questions(new.local))
+        settings = load_settings(new.local)
+        questionnaire = Questionnaire(
+            load_questions(new.local), root=new.local, settings=settings
+        )
         resolved = questionnaire.resolve(dict(changes), defaults=previous)
-        smoke_setting = load_settings(new.local).get("kgen_smoke")
+        smoke_setting = settings.get("kgen_smoke")
     if "_commit" not in answers:  # checked everything else first: now adopt it
         adopt_legacy(project)
     top = Path(git("rev-parse", "--show-toplevel", cwd=project).strip())
@@ -201,14 +204,15 @@ def update(
     lines = [line for line in status.splitlines() if line.strip()]
     conflicts = conflicts_in(lines, top)
     touched = [top / path_of(line) for line in lines if "D" not in line[:2]]
-    format_tree(
-        project,
-        [
-            path
-            for path in touched
-            if path.is_file() and path_of_top(path, top) not in conflicts
-        ],
-    )
+    if not settings.get("kgen_formatted"):
+        format_tree(
+            project,
+            [
+                path
+                for path in touched
+                if path.is_file() and path_of_top(path, top) not in conflicts
+            ],
+        )
     final = read_answers(project)
     new_version = str(final.get("_commit", old_version))
     smoke_module = questionnaire.render(smoke_setting, final) if smoke_setting else None

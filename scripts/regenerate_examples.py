@@ -16,24 +16,19 @@ ROOT = Path(__file__).resolve().parent.parent
 GALLERY = ROOT / "generated_examples"
 sys.path.insert(0, str(ROOT))
 
-from kgen.generate import render  # noqa: E402
-from kgen.patterns import PATTERNS  # noqa: E402
-from kgen.questions import Questionnaire, load_questions  # noqa: E402
+from kgen import project  # noqa: E402
 from kgen.template import builtin_source  # noqa: E402
 
 
 def render_example(pattern: str, dest: Path) -> Path:
     """Render `pattern` with its defaults into `dest`, as the gallery holds it."""
-    source = builtin_source()
-    answers = Questionnaire(load_questions(source.local)).resolve(
-        {"pattern": pattern, "project_name": pattern}
-    )
-    return render(source.url, dest, answers, record=source.record)
+    plan = project.plan(builtin_source(), {"pattern": pattern}, dest)
+    return project.create(plan)
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
-        for pattern in PATTERNS:
+        for pattern in project.pattern_catalog(builtin_source().local):
             fresh = render_example(pattern, Path(scratch) / pattern)
             target = GALLERY / pattern
             shutil.rmtree(target, ignore_errors=True)

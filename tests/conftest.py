@@ -9,15 +9,23 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
-from kgen.cli import app
-from kgen.patterns import PATTERNS
+from kgen.cli import application
+from kgen.project import pattern_catalog
 from kgen.template import builtin_template
 
 ROOT = Path(__file__).resolve().parent.parent
+PATTERNS = list(pattern_catalog(builtin_template()))
+
+
+def cli(args: list[str], **kwargs: Any) -> Result:
+    """Run `kgen ARGS` in-process, as `kgen.cli.run` would (typer's test runner)."""
+    with application(args) as app:
+        return CliRunner().invoke(app, args, **kwargs)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,11 +39,6 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def template() -> Path:
     return builtin_template()
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
 
 
 def kgen(*args: str) -> subprocess.CompletedProcess[str]:
@@ -120,9 +123,7 @@ def render_project(tmp_path_factory: pytest.TempPathFactory) -> RenderProject:
             pattern, flags_ = flags[0], flags[1:]
         if flags not in cache:
             dest = tmp_path_factory.mktemp("project") / "demo"
-            result = CliRunner().invoke(
-                app, ["new", pattern, str(dest), "--yes", "--no-smoke", *flags_]
-            )
+            result = cli(["new", pattern, str(dest), "--yes", "--no-smoke", *flags_])
             assert result.exit_code == 0, result.output
             cache[flags] = dest
         return cache[flags]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from kgen.cli import run
-from kgen.store import ensure_store
+from kgen.store import builtin_template, ensure_store
 
 
 class Injected(Exception):
@@ -31,11 +31,23 @@ def failing(step: Callable[..., Any], error: BaseException) -> Callable[..., Any
     return broken
 
 
-def new(where: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Any, str]:
+def new(
+    where: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[Any, str]:
     with pytest.raises(BaseException) as raised:
-        run(["new", "parallel", str(where / "demo"), "--yes", "--no-smoke"])
+        run(["new", "parallel", str(where / "demo"), "--yes", "--no-smoke", *extra])
     captured = capsys.readouterr()
     return raised.value, captured.out + captured.err
+
+
+def unformatted_copy(where: Path) -> Path:
+    """The built-in template without its `_kgen_formatted` promise: kgen runs black."""
+    import shutil
+
+    shutil.copytree(builtin_template(), where)
+    config = where / "copier.yml"
+    config.write_text(config.read_text().replace("_kgen_formatted: true", ""))
+    return where
 
 
 @pytest.mark.parametrize("error", [Injected("boom"), KeyboardInterrupt()])
@@ -58,18 +70,22 @@ def test_a_failing_step_leaves_nothing(
         "move": (kgen.generate.os, "replace"),
     }
     module, name = targets[step]
+    extra: list[str] = []
+    if step == "format":  # black runs on templates not declaring `_kgen_formatted`
+        extra = ["--template", str(unformatted_copy(tmp_path / "template"))]
     ensure_store()  # before os.replace breaks: it installs the store with it
     if step == "move":  # the move is one rename: it fails before, or not at all
         monkeypatch.setattr(module, name, failing(lambda *_: None, error))
     else:
         monkeypatch.setattr(module, name, failing(getattr(module, name), error))
-    raised, _ = new(tmp_path, capsys)
+    raised, _ = new(tmp_path, capsys, *extra)
     if isinstance(error, KeyboardInterrupt):
         # typer turns Ctrl-C into exit status 130.
         assert isinstance(raised, SystemExit) and raised.code == 130
     else:
         assert isinstance(raised, Injected)
-    assert list(tmp_path.iterdir()) == []  # no project, no staging directory
+    left = [path.name for path in tmp_path.iterdir() if path.name != "template"]
+    assert left == []  # no project, no staging directory
 
 
 def test_an_invalid_render_is_reported_and_leaves_nothing(

@@ -12,9 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import private_copy
-
-from kgen.patterns import PATTERNS
+from conftest import PATTERNS, private_copy
 
 pytestmark = pytest.mark.slow
 

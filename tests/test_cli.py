@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, kgen
-from typer.testing import CliRunner
+from conftest import PATTERNS, ROOT, cli, kgen
 
 from kgen import __version__
-from kgen.cli import app
 from kgen.errors import SmokeTrainError
 
 
@@ -25,14 +23,14 @@ def leftovers(parent: Path) -> list[str]:
     return sorted(p.name for p in parent.iterdir())
 
 
-def test_version(runner: CliRunner) -> None:
-    result = runner.invoke(app, ["--version"])
+def test_version() -> None:
+    result = cli(["--version"])
     assert result.exit_code == 0
     assert result.output.strip() == f"kgen {__version__}"
 
 
-def test_patterns_lists_every_pattern(runner: CliRunner) -> None:
-    result = runner.invoke(app, ["patterns"])
+def test_patterns_lists_every_pattern() -> None:
+    result = cli(["patterns"])
     assert result.exit_code == 0
     assert result.output.split()[0] == "siamese"
     assert "shared encoder" in result.output
@@ -42,7 +40,39 @@ def test_help_has_examples() -> None:
     result = kgen("new", "--help")
     assert result.returncode == 0
     assert "kgen new siamese demo --yes" in result.stdout
-    assert "--encoder-depth" in result.stdout
+    assert "--learning-rate" in result.stdout  # common to every pattern
+    assert "--encoder-depth" not in result.stdout  # siamese's: `kgen new siamese -h`
+    for pattern in PATTERNS:
+        assert pattern in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("pattern", "own", "others"),
+    [
+        ("siamese", ["--encoder-depth", "--margin"], ["--branches", "--heads"]),
+        ("parallel", ["--branches", "--aux-loss-weight"], ["--margin", "--cell"]),
+        ("encoder-decoder", ["--cell", "--vocab-size"], ["--input-shape"]),
+    ],
+)
+def test_pattern_help_lists_that_patterns_flags(
+    pattern: str, own: list[str], others: list[str]
+) -> None:
+    result = kgen("new", pattern, "--help")
+    assert result.returncode == 0
+    assert f"Pattern: {pattern}" in result.stdout
+    for flag in [*own, "--learning-rate", "--output-transform"]:
+        assert flag in result.stdout
+    for flag in others:
+        assert flag not in result.stdout
+    assert f"kgen new {pattern} " in result.stdout  # its examples
+
+
+def test_another_patterns_flag_says_where_it_belongs(tmp_path: Path) -> None:
+    result = cli(["new", "parallel", str(tmp_path / "p"), "-y", "--margin", "2"])
+    assert result.exit_code == 2
+    assert "--margin does not apply to the parallel pattern" in result.output
+    assert "kgen new parallel --help" in result.output
+    assert not (tmp_path / "p").exists()
 
 
 def test_help_imports_no_heavy_module() -> None:
@@ -58,10 +88,9 @@ def test_help_imports_no_heavy_module() -> None:
     assert "Usage" in result.stdout
 
 
-def test_new_with_flags(runner: CliRunner, tmp_path: Path) -> None:
+def test_new_with_flags(tmp_path: Path) -> None:
     dest = tmp_path / "faces"
-    result = runner.invoke(
-        app,
+    result = cli(
         ["new", "siamese", str(dest), "--no-smoke", "--yes"]
         + ["--input-shape", "16x16x3", "--distance", "cosine", "--encoder-width", "8"],
     )
@@ -74,26 +103,22 @@ def test_new_with_flags(runner: CliRunner, tmp_path: Path) -> None:
     assert leftovers(tmp_path) == ["faces"]
 
 
-def test_without_a_terminal_defaults_are_used(runner: CliRunner, tmp_path: Path):
-    result = runner.invoke(
-        app, ["new", "siamese", str(tmp_path / "demo"), "--no-smoke"]
-    )
+def test_without_a_terminal_defaults_are_used(tmp_path: Path):
+    result = cli(["new", "siamese", str(tmp_path / "demo"), "--no-smoke"])
     assert result.exit_code == 0, result.output
     assert answers_of(tmp_path / "demo")["distance"] == "euclidean"
 
 
 def test_dest_defaults_to_the_project_name(
-    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = runner.invoke(
-        app, ["new", "siamese", "--project-name", "pair-net", "-y", "--no-smoke"]
-    )
+    result = cli(["new", "siamese", "--project-name", "pair-net", "-y", "--no-smoke"])
     assert result.exit_code == 0, result.output
     assert answers_of(tmp_path / "pair-net")["package_name"] == "pair_net"
 
 
-def test_prompts_ask_for_missing_answers(runner: CliRunner, tmp_path: Path) -> None:
+def test_prompts_ask_for_missing_answers(tmp_path: Path) -> None:
     dest = tmp_path / "asked"
     # Replies in question order; empty lines take the default shown.
     replies = {
@@ -123,8 +148,7 @@ def test_prompts_ask_for_missing_answers(runner: CliRunner, tmp_path: Path) -> N
     ]:
         lines.append(replies.pop(prompt, ""))
     lines[6] = "3"
-    result = runner.invoke(
-        app,
+    result = cli(
         ["new", "siamese", str(dest), "-i", "--no-smoke"],
         input="\n".join(lines) + "\n",
     )
@@ -141,23 +165,21 @@ def test_prompts_ask_for_missing_answers(runner: CliRunner, tmp_path: Path) -> N
     assert answers["embedding_dim"] == 16
 
 
-def test_an_empty_destination_is_used(runner: CliRunner, tmp_path: Path) -> None:
+def test_an_empty_destination_is_used(tmp_path: Path) -> None:
     (tmp_path / "demo").mkdir()
-    result = runner.invoke(
-        app, ["new", "siamese", str(tmp_path / "demo"), "-y", "--no-smoke"]
-    )
+    result = cli(["new", "siamese", str(tmp_path / "demo"), "-y", "--no-smoke"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "demo" / "demo" / "model.py").is_file()
 
 
 def test_a_failed_smoke_run_keeps_the_project_and_names_the_log(
-    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def failing_smoke(*_: object):
         raise SmokeTrainError("smoke-training failed with exit code 1", "LOG-PATH")
 
     monkeypatch.setattr("kgen.smoke.smoke_train", failing_smoke)
-    result = runner.invoke(app, ["new", "siamese", str(tmp_path / "demo"), "-y"])
+    result = cli(["new", "siamese", str(tmp_path / "demo"), "-y"])
     assert result.exit_code == 1
     assert "smoke-training failed" in result.output
     assert "LOG-PATH" in result.output
@@ -188,14 +210,14 @@ def test_python_dash_m_kgen_runs(tmp_path: Path) -> None:
 
 
 def test_dot_fills_the_current_directory(
-    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`kgen new siamese .` fills the directory the shell stands in, keeping it."""
     here = tmp_path / "faces"
     here.mkdir()
     inode = here.stat().st_ino
     monkeypatch.chdir(here)
-    result = runner.invoke(app, ["new", "siamese", ".", "-y", "--no-smoke"])
+    result = cli(["new", "siamese", ".", "-y", "--no-smoke"])
     assert result.exit_code == 0, result.output
     assert here.stat().st_ino == inode  # the same directory, not a replacement
     assert (here / "faces" / "model.py").is_file()
@@ -204,22 +226,22 @@ def test_dot_fills_the_current_directory(
     assert [p.name for p in tmp_path.iterdir()] == ["faces"]  # no staging left
 
 
-def test_next_steps_quote_the_destination(runner: CliRunner, tmp_path: Path) -> None:
+def test_next_steps_quote_the_destination(tmp_path: Path) -> None:
     dest = tmp_path / "my models" / "demo"
-    result = runner.invoke(app, ["new", "siamese", str(dest), "-y", "--no-smoke"])
+    result = cli(["new", "siamese", str(dest), "-y", "--no-smoke"])
     assert result.exit_code == 0, result.output
     assert f"cd '{dest}'" in result.output
 
 
 def test_ctrl_c_during_the_smoke_run_says_where_the_project_is(
-    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def interrupted(*_: object):
         raise KeyboardInterrupt
 
     monkeypatch.setattr("kgen.smoke.smoke_train", interrupted)
     dest = tmp_path / "demo"
-    result = runner.invoke(app, ["new", "siamese", str(dest), "-y"])
+    result = cli(["new", "siamese", str(dest), "-y"])
     assert result.exit_code == 130
     assert f"interrupted: smoke-training stopped; the project is kept in {dest}" in (
         result.output
@@ -228,12 +250,9 @@ def test_ctrl_c_during_the_smoke_run_says_where_the_project_is(
     assert (dest / "demo" / "train.py").is_file()
 
 
-def test_a_yes_no_question_says_which_answers_it_takes(
-    runner: CliRunner, tmp_path: Path
-) -> None:
+def test_a_yes_no_question_says_which_answers_it_takes(tmp_path: Path) -> None:
     dest = tmp_path / "wide"
-    result = runner.invoke(
-        app,
+    result = cli(
         ["new", "parallel", str(dest), "--no-smoke", "-i", "--branches", "4"],
         input="\n" * 3 + "\n" * 5 + "maybe\ny\n" + "\n" * 20,
     )
@@ -251,7 +270,7 @@ def test_the_readme_describes_the_smoke_run_as_it_is() -> None:
 
 
 def test_a_model_over_the_smoke_limit_is_not_smoke_trained_with_yes(
-    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from kgen.smoke import SmokeReport
 
@@ -261,9 +280,11 @@ def test_a_model_over_the_smoke_limit_is_not_smoke_trained_with_yes(
         trained.append(project)
         return SmokeReport([1.0, 0.5], 16, {}, 0.1, project / "runs" / "smoke")
 
-    monkeypatch.setattr("kgen.cli.SMOKE_PARAMETERS", 5000)  # the default siamese: 7,296
+    monkeypatch.setattr(
+        "kgen.smoke.SMOKE_PARAMETERS", 5000
+    )  # the default siamese: 7,296
     monkeypatch.setattr("kgen.smoke.smoke_train", smoke_train)
-    result = runner.invoke(app, ["new", "siamese", str(tmp_path / "demo"), "-y"])
+    result = cli(["new", "siamese", str(tmp_path / "demo"), "-y"])
     assert result.exit_code == 0, result.output
     assert "7,296 parameters" in result.output
     assert (
@@ -274,14 +295,10 @@ def test_a_model_over_the_smoke_limit_is_not_smoke_trained_with_yes(
     assert trained == []
     assert (tmp_path / "demo" / "demo" / "model.py").is_file()
     # Asked in a terminal; forced with --smoke-any-size.
-    asked = runner.invoke(
-        app, ["new", "siamese", str(tmp_path / "asked"), "-i"], input="\n" * 20
-    )
+    asked = cli(["new", "siamese", str(tmp_path / "asked"), "-i"], input="\n" * 20)
     assert asked.exit_code == 0, asked.output
     assert "smoke-train it? (y/n) [n]" in asked.output and trained == []
-    forced = runner.invoke(
-        app, ["new", "siamese", str(tmp_path / "big"), "-y", "--smoke-any-size"]
-    )
+    forced = cli(["new", "siamese", str(tmp_path / "big"), "-y", "--smoke-any-size"])
     assert forced.exit_code == 0, forced.output
     assert "Smoke-trained: loss 1.0000 → 0.5000" in forced.output
     assert trained == [tmp_path / "big"]

@@ -9,9 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import kgen, private_copy, run_in
-
-from kgen.patterns import PATTERNS
+from conftest import PATTERNS, kgen, private_copy, run_in
 
 pytestmark = pytest.mark.slow
 

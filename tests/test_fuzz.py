@@ -17,7 +17,7 @@ import black
 import copier
 import pytest
 import yaml
-from conftest import GIT_IDENTITY, environment, git
+from conftest import GIT_IDENTITY, PATTERNS, environment, git
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
@@ -25,7 +25,6 @@ from kgen.cli import run
 from kgen.errors import KgenError
 from kgen.formatting import black_mode
 from kgen.generate import render
-from kgen.patterns import PATTERNS
 from kgen.questions import Question, Questionnaire, load_questions
 from kgen.template import builtin_source
 
@@ -101,7 +100,7 @@ def strategy(question: Question, pattern: str) -> st.SearchStrategy[Any]:
     """Values for one question, mostly valid, kept small so renders stay quick."""
     name = question.name
     if question.choices is not None:
-        return st.sampled_from(list(question.choices.values()))
+        return st.sampled_from([value for _, value in question.choices])
     if question.type == "bool":
         return st.booleans()
     if name == "input_shape":

@@ -7,9 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
-
-from kgen.patterns import PATTERNS
+from conftest import PATTERNS, ROOT
 
 spec = importlib.util.spec_from_file_location(
     "regenerate_examples", ROOT / "scripts" / "regenerate_examples.py"

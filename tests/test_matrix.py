@@ -19,12 +19,9 @@ from typing import Any
 
 import pytest
 from allpairspy import AllPairs
-from conftest import run_in
-from typer.testing import CliRunner
+from conftest import PATTERNS, cli, run_in
 
-from kgen.cli import app
 from kgen.errors import KgenError
-from kgen.patterns import PATTERNS
 from kgen.questions import Question, Questionnaire, load_questions
 from kgen.template import builtin_template
 
@@ -79,17 +76,11 @@ QUESTIONS = load_questions(builtin_template())
 QUESTIONNAIRE = Questionnaire(QUESTIONS)
 
 
-def applies_to(question: Question, pattern: str) -> bool:
-    """Whether `question` can apply to `pattern`: its `when` names it, or no pattern."""
-    when = str(question.when)
-    return question.when is True or "pattern" not in when or f"'{pattern}'" in when
-
-
 def levels(question: Question, pattern: str) -> list[Any]:
     if question.name == "input_shape":
         values = INPUT_SHAPES[pattern]
     elif question.choices is not None:
-        values = list(question.choices.values())
+        values = [value for _, value in question.choices]
     elif question.type == "bool":
         values = [False, True]
     else:
@@ -110,7 +101,7 @@ def options_of(pattern: str) -> dict[str, list[Any]]:
     return {
         question.name: levels(question, pattern)
         for question in QUESTIONS
-        if question.name not in NOT_OPTIONS and applies_to(question, pattern)
+        if question.name not in NOT_OPTIONS and QUESTIONNAIRE.applies(question, pattern)
     }
 
 
@@ -214,9 +205,7 @@ def test_the_array_covers_every_valid_pair_of_levels() -> None:
 
 def check_row(pattern: str, answers: dict[str, Any], tmp_path: Path) -> None:
     project = tmp_path / "demo"
-    result = CliRunner().invoke(
-        app, ["new", pattern, str(project), "--yes", "--no-smoke", *flags(answers)]
-    )
+    result = cli(["new", pattern, str(project), "--yes", "--no-smoke", *flags(answers)])
     assert result.exit_code == 0, result.output
     named = re.findall(
         r"`((?:demo|tests)/[\w/.]*)`", (project / "README.md").read_text()

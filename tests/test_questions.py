@@ -1,58 +1,74 @@
-"""copier.yml is the source of truth: the CLI and kgen's answers must agree with it."""
+"""copier.yml is the source of truth: kgen's flags and answers must agree with it."""
 
 from __future__ import annotations
 
-import typing
+import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import copier
 import pytest
+import typer
 import yaml
+from conftest import PATTERNS, cli
 
-from kgen.cli import RUN_OPTIONS, new
+from kgen.cli import application
 from kgen.errors import KgenError
-from kgen.patterns import PATTERNS
-from kgen.questions import Questionnaire, load_questions
-
-PYTHON_TYPES = {"str": str, "int": int, "float": float, "bool": bool}
+from kgen.questions import Questionnaire, load_questions, load_settings
 
 
-def new_command_flags() -> dict[str, tuple[Any, Any]]:
-    """`kgen new`'s parameters: name -> (type without None, typer's parameter info)."""
-    hints = typing.get_type_hints(new, include_extras=True)
-    flags = {}
-    for name, hint in hints.items():
-        if name == "return":
+def new_flags(pattern: str, template: Path | None = None) -> dict[str, Any]:
+    """The options `kgen new PATTERN` takes: question name -> click parameter."""
+    args = ["new", pattern] + (["--template", str(template)] if template else [])
+    with application(args) as app:
+        command = typer.main.get_command(app).commands["new"]  # type: ignore[attr-defined]
+        return {param.name: param for param in command.params}
+
+
+def answered_in(pattern: str, template: Path) -> set[str]:
+    """Every question that some answer set of `pattern` answers: the defaults, and
+    each choice and yes/no of every question tried on its own."""
+    questions = load_questions(template)
+    questionnaire = Questionnaire(questions, root=template)
+    seen = set(questionnaire.resolve({"pattern": pattern}))
+    for question in questions:
+        if question.name == "pattern":
             continue
-        kind, info = typing.get_args(hint)[:2]
-        options = [arg for arg in typing.get_args(kind) if arg is not type(None)]
-        flags[name] = (options[0] if options else kind, info)
-    return flags
+        values = [value for _, value in question.choices or []]
+        values += [False, True] if question.type == "bool" else []
+        for value in values:
+            try:
+                seen |= set(
+                    questionnaire.resolve({"pattern": pattern, question.name: value})
+                )
+            except KgenError:  # does not apply, or invalid with the defaults
+                continue
+    return seen
 
 
-def test_every_question_is_a_flag_of_the_same_type(template: Path) -> None:
-    questions = {question.name: question for question in load_questions(template)}
-    flags = new_command_flags()
-    assert set(flags) - RUN_OPTIONS == set(questions)
-    for name, question in questions.items():
-        kind, info = flags[name]
-        if name == "pattern":  # the argument, checked against PATTERNS below
-            assert kind is str
-            continue
-        assert not info.param_decls, f"{name}: the flag must be {question.flag}"
-        if question.choices is not None:
-            assert typing.get_origin(kind) is typing.Literal, name
-            assert sorted(typing.get_args(kind)) == sorted(question.choices.values())
-        else:
-            assert kind is PYTHON_TYPES[question.type], name
-
-
-def test_pattern_catalog_matches_the_template(template: Path) -> None:
-    (pattern,) = [q for q in load_questions(template) if q.name == "pattern"]
-    assert pattern.choices == {
-        f"{name}: {description}": name for name, description in PATTERNS.items()
-    }
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_each_pattern_has_a_flag_for_each_of_its_questions(
+    template: Path, pattern: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    flags = new_flags(pattern)
+    questions = {q.name: q for q in load_questions(template)}
+    asked = answered_in(pattern, template) - {"pattern"}
+    assert asked <= set(flags), f"questions without a flag: {asked - set(flags)}"
+    # No flag for a question the pattern never asks (besides kgen's own options).
+    foreign = {name for name in flags if name in questions} - asked - {"pattern"}
+    assert not foreign, f"flags {pattern} never uses: {foreign}"
+    for name in sorted(asked):
+        question, param = questions[name], flags[name]
+        assert param.opts == [question.flag]
+        assert param.help == question.help
+        if question.type == "bool":
+            assert param.secondary_opts == [f"--no-{question.flag[2:]}"]
+        elif question.choices or question.type in {"int", "float"}:
+            result = cli(["new", pattern, "x", "-y", question.flag, "not-a-value"])
+            assert result.exit_code == 2, result.output
+            assert question.flag in result.output
 
 
 def test_kgen_defaults_equal_copiers_own(template: Path, tmp_path: Path) -> None:
@@ -117,3 +133,160 @@ def test_prompted_answers_are_checked_and_asked_again(template: Path) -> None:
     assert answers["project_name"] == "siamese-model"
     assert answers["package_name"] == "siamese_model"
     assert len(problems) == 2
+
+
+# A team's template that uses every question type copier has, `!include` too.
+TYPES_TEMPLATE = {
+    "copier.yml": """
+        _subdirectory: project
+        _answers_file: .copier-answers.yml
+        pattern:
+          type: str
+          choices: [basic]
+          default: basic
+        project_name:
+          type: str
+          default: team-model
+        ---
+        !include questions/*.yml
+    """,
+    "questions/types.yml": """
+        replicas:
+          type: int
+          default: 2
+          validator: "{% if replicas < 1 %}must be at least 1{% endif %}"
+        ratio:
+          type: float
+          default: 0.5
+        gpu:
+          type: bool
+          default: false
+        owners:
+          type: yaml
+          default: [ada]
+        limits:
+          type: json
+          default: '{"cpu": 2}'
+        data_dir:
+          type: path
+          default: data
+        tags:
+          type: str
+          multiselect: true
+          choices: [vision, text, audio]
+          default: [vision]
+        token:
+          type: str
+          secret: true
+          default: hidden
+    """,
+    "project/{{ _copier_conf.answers_file }}.jinja": (
+        "{{ _copier_answers|to_nice_yaml -}}\n"
+    ),
+    "project/settings.json.jinja": (
+        '{"replicas": {{ replicas }}, "ratio": {{ ratio }}, '
+        '"gpu": {{ gpu | lower }}, "owners": {{ owners | tojson }}, '
+        '"limits": {{ limits | tojson }}, "data_dir": "{{ data_dir }}", '
+        '"tags": {{ tags | tojson }}}\n'
+    ),
+}
+
+
+@pytest.fixture
+def types_template(tmp_path: Path) -> Path:
+    root = tmp_path / "types-template"
+    for name, text in TYPES_TEMPLATE.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip())
+    return root
+
+
+EXPECTED = {
+    "replicas": 3,
+    "ratio": 0.25,
+    "gpu": True,
+    "owners": ["ada", "grace"],
+    "limits": {"cpu": 4},
+    "data_dir": "/srv/data",
+    "tags": ["vision", "audio"],
+}
+
+
+def test_every_question_type_through_set(types_template: Path, tmp_path: Path):
+    dest = tmp_path / "by-set"
+    settings = {
+        "replicas": "3",
+        "ratio": "0.25",
+        "gpu": "yes",
+        "owners": "[ada, grace]",
+        "limits": '{"cpu": 4}',
+        "data_dir": "/srv/data",
+        "tags": "[vision, audio]",
+    }
+    args = ["new", "basic", str(dest), "--template", str(types_template), "-y"]
+    for key, value in settings.items():
+        args += ["--set", f"{key}={value}"]
+    result = cli(args)
+    assert result.exit_code == 0, result.output
+    assert json.loads((dest / "settings.json").read_text()) == EXPECTED
+    answers = yaml.safe_load((dest / ".copier-answers.yml").read_text())
+    assert "token" not in answers  # a secret stays out of the answers file
+
+
+def test_every_question_type_through_flags_and_prompts(
+    types_template: Path, tmp_path: Path
+) -> None:
+    flags = new_flags("basic", types_template)
+    assert flags["tags"].multiple  # a multiselect is a repeatable flag
+    assert {"replicas", "ratio", "gpu", "owners", "limits", "data_dir"} <= set(flags)
+    dest = tmp_path / "by-prompt"
+    replies = [
+        "",  # project_name: DEST's name
+        "0",  # replicas: refused by the validator, asked again
+        "3",
+        "0.25",
+        "maybe",  # gpu: not a yes or no, asked again
+        "y",
+        "[ada, grace]",
+        '{"cpu": 4}',
+        "/srv/data",
+        "",  # token: the default
+    ]
+    args = ["new", "basic", str(dest), "--template", str(types_template), "-i"]
+    result = cli(
+        [*args, "--tags", "vision", "--tags", "audio"], input="\n".join(replies) + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "--replicas 0 must be at least 1" in result.output
+    assert "'maybe' is not a valid bool" in result.output
+    assert json.loads((dest / "settings.json").read_text()) == EXPECTED
+
+
+def test_a_bad_answer_of_each_type_is_one_line(types_template: Path, tmp_path: Path):
+    base = [
+        "new",
+        "basic",
+        str(tmp_path / "x"),
+        "--template",
+        str(types_template),
+        "-y",
+    ]
+    for setting, message in [
+        ("replicas=two", "--replicas 'two' is not a valid int"),
+        ("owners=[unclosed", "--owners '[unclosed' is not a valid yaml"),
+        ("limits={cpu", "--limits '{cpu' is not a valid json"),
+        ("tags=[video]", "is not one of: vision, text, audio"),
+    ]:
+        result = cli([*base, "--set", setting])
+        assert result.exit_code == 2, (setting, result.output)
+        assert message in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()
+
+
+def test_settings_come_from_copiers_loader(types_template: Path) -> None:
+    # `!include` with a glob: copier's loader, not plain YAML, reads this file.
+    names = [question.name for question in load_questions(types_template)]
+    assert names[:3] == ["pattern", "project_name", "replicas"]
+    assert load_settings(types_template)["subdirectory"] == "project"
