@@ -357,13 +357,8 @@ class Questionnaire:
 
     @functools.cached_property
     def wildcards(self) -> Any:
-        """A plain Jinja sandbox in which every answer but the pattern is a wildcard."""
-        from jinja2.sandbox import SandboxedEnvironment
-
-        return SandboxedEnvironment(
-            undefined=_wildcard(),
-            extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
-        )
+        """The environment in which every answer but the pattern is a wildcard."""
+        return _environment(self.root, self.settings, undefined=_wildcard())
 
 
 def _choices(asked: Any) -> Iterator[Any]:
@@ -416,37 +411,65 @@ def _condition(when: Any) -> str:
     return text
 
 
-def _environment(root: Path | None, settings: Mapping[str, Any]) -> Any:
-    """The Jinja environment copier renders questions in, caching compiled strings.
+def _environment(
+    root: Path | None, settings: Mapping[str, Any], undefined: Any = None
+) -> Any:
+    """The Jinja environment copier renders questions in, compiling each string once.
 
     copier's sandbox, extensions and `_envops`, with the template's directory as the
     loader root so kgen's settings can import the template's files. copier compiles
-    every default, `when` and validator afresh for each question; the cache makes
-    kgen's pass over the questions cheap.
+    every default, `when` and validator afresh for each question; here each string
+    is a template of the environment's own loader, so Jinja's bytecode cache keeps
+    its compiled code on disk between runs (compiling is most of kgen's own cost).
     """
-    from jinja2 import FileSystemLoader
+    import hashlib
+
+    from jinja2 import ChoiceLoader, DictLoader, FileSystemLoader
 
     from kgen.copier_api import SandboxedEnvironment
 
-    class CachingEnvironment(SandboxedEnvironment):
-        compiled: dict[str, Any]
+    strings: dict[str, str] = {}
 
+    class CachingEnvironment(SandboxedEnvironment):
         def from_string(self, source: Any, *args: Any, **kwargs: Any) -> Any:
             if not isinstance(source, str) or args or kwargs:
                 return super().from_string(source, *args, **kwargs)
-            if source not in self.compiled:
-                self.compiled[source] = super().from_string(source)
-            return self.compiled[source]
+            name = "<kgen string " + hashlib.sha1(source.encode()).hexdigest() + ">"
+            strings[name] = source
+            return self.get_template(name)
 
-    envops = dict(settings.get("envops") or {})
-    envops.pop("undefined", None)
-    env = CachingEnvironment(
-        loader=FileSystemLoader(str(root)) if root is not None else None,
-        extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
-        **envops,
+    options = dict(settings.get("envops") or {})
+    options.pop("undefined", None)
+    if undefined is not None:
+        options["undefined"] = undefined
+    loaders: list[Any] = [DictLoader(strings)]
+    if root is not None:
+        loaders.append(FileSystemLoader(str(root)))
+    extensions = ["jinja2_ansible_filters.AnsibleCoreFiltersExtension"]
+    return CachingEnvironment(
+        loader=ChoiceLoader(loaders),
+        extensions=extensions,
+        bytecode_cache=_bytecode_cache(repr((sorted(options.items()), extensions))),
+        cache_size=-1,
+        **options,
     )
-    env.compiled = {}
-    return env
+
+
+def _bytecode_cache(settings: str) -> Any:
+    """Jinja's on-disk cache of compiled templates, one directory per environment
+    settings (they change the code); None where it cannot be written."""
+    import hashlib
+    import os
+
+    from jinja2 import FileSystemBytecodeCache
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser()
+    directory = base / "kgen" / "jinja" / hashlib.sha1(settings.encode()).hexdigest()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(directory))
 
 
 @functools.cache
