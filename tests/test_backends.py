@@ -17,6 +17,7 @@ from conftest import PATTERNS, private_copy
 pytestmark = pytest.mark.slow
 
 VARIANTS = [(pattern,) for pattern in PATTERNS] + [
+    ("siamese", "--scale-out"),
     (
         "parallel",
         "--branches",
@@ -57,11 +58,12 @@ def test_the_project_runs_on_jax(render_project, flags, tmp_path) -> None:
     ]
     if (project / "tests" / "test_serving.py").is_file():
         tests.append("tests/test_serving.py")
-    # Mixed precision and the strategy errors on JAX; the gallery runs the rest.
-    tests += [
-        "tests/test_scaling.py::test_mixed_precision_keeps_float32_outputs",
-        "tests/test_scaling.py::test_a_strategy_of_another_backend_is_a_clear_error",
-    ]
+    if (project / "tests" / "test_scaling.py").is_file():
+        # Mixed precision and the strategy errors on JAX; test_end_to_end runs the rest.
+        tests += [
+            "tests/test_scaling.py::test_mixed_precision_keeps_float32_outputs",
+            "tests/test_scaling.py::test_a_strategy_of_another_backend_is_a_clear_error",
+        ]
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
         cwd=project,

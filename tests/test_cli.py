@@ -145,6 +145,7 @@ def test_prompts_ask_for_missing_answers(tmp_path: Path) -> None:
         "epochs",
         "batch size",
         "learning rate",
+        "Multi-device",
     ]:
         lines.append(replies.pop(prompt, ""))
     lines[6] = "3"

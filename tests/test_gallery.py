@@ -76,4 +76,4 @@ def test_every_file_the_readme_names_exists(pattern: str) -> None:
     readme = (project / "README.md").read_text(encoding="utf-8")
     named = re.findall(rf"`((?:{package}|tests)/[\w/.]*)`", readme)
     missing = [path for path in named if not (project / path).exists()]
-    assert len(named) > 5 and not missing, f"README.md names missing files: {missing}"
+    assert len(named) >= 5 and not missing, f"README.md names missing files: {missing}"

@@ -57,6 +57,8 @@ def test_interactive_session_in_a_terminal(tmp_path: Path) -> None:
         for _ in range(3):  # epochs, batch size, learning rate
             child.expect(r"Default .*: ")
             child.sendline("")
+        child.expect(r"Multi-device .* \(y/n\) \[n\]: ")
+        child.sendline("")
         child.expect("Generated siamese project")
         child.expect(pexpect.EOF)
     finally:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
+import importlib.util
 import itertools
 import subprocess
 import sys
@@ -54,6 +56,8 @@ VARIANTS = (
             "2",
         ),
         ("multi-output", "--output-transform", "scale_shift", "--output-shift", "-3"),
+        ("multi-output", "--scale-out", "--package-name", "p" * 40),
+        ("siamese", "--scale-out", "--input-shape", "12x12x3"),
         ("encoder-decoder", "--cell", "gru", "--package-name", "p" * 40),
         (
             "multi-output",
@@ -83,7 +87,6 @@ COMMON_FILES = {
     "demo/__init__.py",
     "demo/config.py",
     "demo/data.py",
-    "demo/distribute.py",
     "demo/model.py",
     "demo/train.py",
     "tests/conftest.py",
@@ -91,7 +94,6 @@ COMMON_FILES = {
     "tests/test_gradients.py",
     "tests/test_model.py",
     "tests/test_saving.py",
-    "tests/test_scaling.py",
     "tests/test_training.py",
 }
 
@@ -113,12 +115,16 @@ def files_of(project: Path) -> set[str]:
         (("encoder-decoder",), set()),
         (("multi-input", "--output-transform", "log"), {"layers"}),
         (("multi-output", "--output-transform", "scale_shift"), set()),
+        (("encoder-decoder", "--scale-out"), {"distribute"}),
+        (("parallel", "--scale-out", "--merge", "weighted_average"), {"layers"}),
     ],
 )
 def test_exact_file_set(render_project: RenderProject, flags, extra) -> None:
     expected = COMMON_FILES | {f"demo/{name}.py" for name in extra}
     if "--output-transform" in flags:
         expected.add("tests/test_serving.py")
+    if "--scale-out" in flags:  # multi-device training: its module and tests
+        expected |= {"demo/distribute.py", "tests/test_scaling.py"}
     assert files_of(render_project(*flags)) == expected
 
 
@@ -149,16 +155,14 @@ def test_output_is_clean_python(render_project: RenderProject, flags) -> None:
 
 def config_defaults(project: Path, name: str) -> dict:
     """The field defaults of the dataclass `name` in the project's config.py."""
-    tree = ast.parse((project / "demo" / "config.py").read_text())
-    (dataclass,) = [
-        node
-        for node in tree.body
-        if isinstance(node, ast.ClassDef) and node.name == name
-    ]
+    spec = importlib.util.spec_from_file_location(
+        f"config_{id(project)}", project / "demo" / "config.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # dataclasses only: nothing heavy
     return {
-        node.target.id: ast.literal_eval(node.value)
-        for node in dataclass.body
-        if isinstance(node, ast.AnnAssign)
+        field.name: field.default for field in dataclasses.fields(getattr(module, name))
     }
 
 

@@ -23,12 +23,11 @@ from conftest import GIT_IDENTITY, ROOT, environment, git, run_in
 from kgen import __version__
 from kgen.store import template_tag
 
-TRAIN = Path("templates/keras/project/{{ package_name }}/train.py.jinja")
-SEED_LINE = '    parser.add_argument("--seed", type=int, default=defaults.seed)\n'
-SEED_LINE_V2 = (
-    '    parser.add_argument("--seed", type=int, default=defaults.seed, '
-    'help="random seed")\n'
+TRAIN_CONFIG = Path("templates/keras/includes/train_config.py.jinja")
+SEED_LINE = (
+    '    seed: int = flag(1337, "seed of the weights, the split and the shuffling")\n'
 )
+SEED_LINE_V2 = '    seed: int = flag(1337, "random seed")\n'
 
 
 def load_release() -> Callable[..., str]:
@@ -61,10 +60,10 @@ def make_install(
 
 
 def change_seed_help(install: Path) -> None:
-    train = install / TRAIN
-    text = train.read_text(encoding="utf-8")
+    config = install / TRAIN_CONFIG
+    text = config.read_text(encoding="utf-8")
     assert text.count(SEED_LINE) == 1
-    train.write_text(text.replace(SEED_LINE, SEED_LINE_V2), encoding="utf-8")
+    config.write_text(text.replace(SEED_LINE, SEED_LINE_V2), encoding="utf-8")
 
 
 def kgen_at(
@@ -155,13 +154,13 @@ def test_update_across_versions_offline_keeps_edits(
     result = kgen_at(new, tmp_path / "home-b", "update", str(project))
     assert result.returncode == 0, result.stderr
     assert f"{template_tag()} → v9.0.0" in result.stderr
-    train = (project / "demo" / "train.py").read_text(encoding="utf-8")
-    assert 'help="random seed"' in train  # the template's change
+    config = (project / "demo" / "config.py").read_text(encoding="utf-8")
+    assert '"random seed"' in config  # the template's change
     assert edited in model.read_text(encoding="utf-8")  # the user's edit
     assert added.read_text() == "THRESHOLD = 0.7  # ours, unformatted   \n"
     assert answers_of(project)["_commit"] == "v9.0.0"
     status = git(project, "status", "--short")
-    assert "demo/train.py" in status and "notes.py" not in status
+    assert "demo/config.py" in status and "notes.py" not in status
     commit_all(project, "Updated")
     current = kgen_at(new, tmp_path / "home-b", "check", str(project))
     assert current.returncode == 0, current.stderr
@@ -256,26 +255,26 @@ def test_conflicting_edit_is_reported(
 ) -> None:
     old, new = installs
     project = new_project(old, tmp_path / "home", tmp_path / "demo", "parallel")
-    train = project / "demo" / "train.py"
-    ours = '    parser.add_argument("--seed", type=int, default=42)\n'
-    train.write_text(
-        train.read_text(encoding="utf-8").replace(SEED_LINE, ours), encoding="utf-8"
+    config = project / "demo" / "config.py"
+    ours = SEED_LINE.replace("1337", "42")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(SEED_LINE, ours), encoding="utf-8"
     )
     commit_all(project, "Our seed")
     result = kgen_at(new, tmp_path / "home", "update", str(project), "--conflict", mode)
     assert result.returncode == 1, result.stderr
-    assert "conflicts in demo/train.py" in result.stderr
-    text = train.read_text(encoding="utf-8")
+    assert "conflicts in demo/config.py" in result.stderr
+    text = config.read_text(encoding="utf-8")
     if mode == "inline":
         assert "<<<<<<< before updating" in text and ours in text
-        assert 'help="random seed"' in text
+        assert '"random seed"' in text
     else:
         # The template's version is in place; the edit that did not apply waits
         # in the .rej file beside it, so nothing is lost.
-        rejected = project / "demo" / "train.py.rej"
-        assert "demo/train.py.rej" in result.stderr
-        assert 'help="random seed"' in text
-        assert "default=42" in rejected.read_text(encoding="utf-8")
+        rejected = project / "demo" / "config.py.rej"
+        assert "demo/config.py.rej" in result.stderr
+        assert '"random seed"' in text
+        assert "flag(42," in rejected.read_text(encoding="utf-8")
 
 
 def test_changing_answers_regenerates_the_model(tmp_path: Path) -> None:
@@ -302,6 +301,36 @@ def test_changing_answers_regenerates_the_model(tmp_path: Path) -> None:
         project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", "-m", "not slow"
     )
     assert tests.returncode == 0, tests.stdout
+
+
+def test_scale_out_is_added_to_an_edited_project_by_update(tmp_path: Path) -> None:
+    """A lean project gains multi-device training later, the user's edits kept."""
+    home = tmp_path / "home"
+    project = new_project(None, home, tmp_path / "demo", "parallel")
+    assert not (project / "demo" / "distribute.py").exists()
+    assert "strategy" not in (project / "demo" / "train.py").read_text()
+    model, edited = edit_docstring(project)
+    config = project / "demo" / "config.py"
+    config.write_text(
+        config.read_text().replace("flag(5, ", "flag(7, "), encoding="utf-8"
+    )  # patience 7: an edit on a line next to where the new fields go
+    commit_all(project, "Our edits")
+    result = kgen_at(None, home, "update", str(project), "--set", "scale_out=true")
+    assert result.returncode == 0, result.stderr
+    assert answers_of(project)["scale_out"] is True
+    assert (project / "demo" / "distribute.py").is_file()
+    assert (project / "tests" / "test_scaling.py").is_file()
+    assert "--strategy" in (project / "README.md").read_text()
+    assert edited in model.read_text(encoding="utf-8")
+    assert "patience: int = flag(7, " in config.read_text(encoding="utf-8")
+    assert "strategy: str = flag(" in config.read_text(encoding="utf-8")
+    # Every scaling test passes, the training runs on two devices and in two
+    # processes included (about 40 s).
+    tests = run_in(
+        project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_scaling.py"
+    )
+    assert tests.returncode == 0, tests.stdout
+    assert "passed" in tests.stdout and "skipped" not in tests.stdout, tests.stdout
 
 
 def test_legacy_project_without_a_commit_is_adopted(tmp_path: Path) -> None:

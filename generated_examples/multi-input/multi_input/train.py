@@ -8,22 +8,14 @@ import dataclasses
 import json
 import math
 import sys
+import typing
 from pathlib import Path
 
 import keras
 
 from multi_input.config import ModelConfig, TrainConfig
 from multi_input.data import DataError, load_splits, num_examples, to_dataset
-from multi_input.distribute import (
-    STRATEGIES,
-    DistributionError,
-    distributed,
-    needs_whole_batches,
-    worker_output_dir,
-)
 from multi_input.model import build_model, compile_model
-
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 def make_callbacks(
@@ -49,95 +41,55 @@ def train(config: TrainConfig) -> dict[str, float]:
     `history.csv` (one row per epoch), `logs/` (TensorBoard) and `metrics.json`.
     """
     keras.utils.set_random_seed(config.seed)
-    keras.config.set_dtype_policy(config.precision)
-    if config.strategy == "mirrored":
-        # Keras 3 cannot run several steps per call under tf.distribute yet
-        # (keras-team/keras#19246): one batch per call.
-        config = dataclasses.replace(config, steps_per_execution=1)
     train_split, validation_split, test_split = load_splits(
         config.data_path, config.seed
     )
     output_dir = Path(config.output_dir)
-    if config.strategy == "multi-worker":
-        output_dir = Path(worker_output_dir(config.output_dir))
     output_dir.mkdir(parents=True, exist_ok=True)
     batches_per_epoch = math.ceil(num_examples(train_split) / config.batch_size)
-    whole_batches = needs_whole_batches(config.strategy)  # no partial last batch
-
-    with distributed(config.strategy, config.batch_size) as replicas:
-        if replicas > 1:
-            print(f"Training on {replicas} replicas ({config.strategy})")
-        model = compile_model(build_model(ModelConfig()), config)
-        model.fit(
-            to_dataset(train_split, config.batch_size, training=True, seed=config.seed),
-            validation_data=to_dataset(
-                validation_split, config.batch_size, whole_batches=whole_batches
-            ),
-            epochs=config.epochs,
-            steps_per_epoch=config.steps_per_epoch or batches_per_epoch,
-            shuffle=False,  # to_dataset shuffles
-            callbacks=make_callbacks(output_dir, config),
-            verbose=2,
-        )
-        results = model.evaluate(
-            to_dataset(test_split, config.batch_size, whole_batches=whole_batches),
-            return_dict=True,
-            verbose=0,
-        )
+    model = compile_model(build_model(ModelConfig()), config)
+    model.fit(
+        to_dataset(train_split, config.batch_size, training=True, seed=config.seed),
+        validation_data=to_dataset(validation_split, config.batch_size),
+        epochs=config.epochs,
+        steps_per_epoch=config.steps_per_epoch or batches_per_epoch,
+        shuffle=False,  # to_dataset shuffles
+        callbacks=make_callbacks(output_dir, config),
+        verbose=2,
+    )
+    results = model.evaluate(
+        to_dataset(test_split, config.batch_size),
+        return_dict=True,
+        verbose=0,
+    )
     results = {name: float(value) for name, value in results.items()}
     (output_dir / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
     return results
 
 
+def flag_type(hint: typing.Any) -> typing.Any:
+    """The type a flag's text is read as: `int` for an `int | None` field."""
+    return next((t for t in typing.get_args(hint) if t is not type(None)), hint)
+
+
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    """Read a TrainConfig from the command line, defaulting to its field values."""
-    defaults = TrainConfig()
+    """Read a TrainConfig from the command line: one flag per field, its default."""
     parser = argparse.ArgumentParser(
         prog="python -m multi_input.train",
         description="Train the multi-input model and evaluate it on held-out data.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
-    parser.add_argument(
-        "--data",
-        dest="data_path",
-        default=defaults.data_path,
-        help="your own .npz data (format: see data.py); built-in data if unset",
-    )
-    parser.add_argument("--output-dir", default=defaults.output_dir)
-    parser.add_argument(
-        "--steps-per-epoch",
-        type=int,
-        default=defaults.steps_per_epoch,
-        help="cap on batches per epoch, for quick runs; all data if unset",
-    )
-    parser.add_argument(
-        "--patience",
-        type=int,
-        default=defaults.patience,
-        help="epochs without validation improvement before stopping",
-    )
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument(
-        "--steps-per-execution",
-        type=int,
-        default=defaults.steps_per_execution,
-        help="batches per compiled call: fewer Python round trips, faster small models",
-    )
-    parser.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default=defaults.precision,
-        help="mixed_float16 for recent GPUs, mixed_bfloat16 for TPUs and recent CPUs",
-    )
-    parser.add_argument(
-        "--strategy",
-        choices=STRATEGIES,
-        default=defaults.strategy,
-        help="scale-out over devices or machines (see distribute.py)",
-    )
+    types = typing.get_type_hints(TrainConfig)
+    for field in dataclasses.fields(TrainConfig):
+        options = dict(field.metadata)
+        flag = options.pop("flag", "--" + field.name.replace("_", "-"))
+        parser.add_argument(
+            flag,
+            dest=field.name,
+            type=flag_type(types[field.name]),
+            default=field.default,
+            **options,
+        )
     return TrainConfig(**vars(parser.parse_args(argv)))
 
 
@@ -145,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
     try:
         results = train(config)
-    except (DataError, DistributionError) as error:
+    except DataError as error:
         sys.exit(f"error: {error}")
     print(
         "Test: " + ", ".join(f"{name} {value:.4f}" for name, value in results.items())

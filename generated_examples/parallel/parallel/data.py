@@ -89,21 +89,13 @@ def split(data: Data, validation=0.1, test=0.1, seed=0) -> tuple[Data, Data, Dat
 
 
 def to_dataset(
-    part: Data,
-    batch_size: int,
-    training: bool = False,
-    seed: int = 0,
-    whole_batches: bool = False,
+    part: Data, batch_size: int, training: bool = False, seed: int = 0
 ) -> tf.data.Dataset:
-    """Batches of one part of the data; for training, shuffled and repeated forever.
-
-    `whole_batches` drops a last partial batch (for strategies that split every
-    batch evenly across devices).
-    """
+    """Batches of one part of the data; for training, shuffled and repeated forever."""
     dataset = tf.data.Dataset.from_tensor_slices(part).cache()
     if training:
         dataset = dataset.shuffle(dataset.cardinality(), seed=seed).repeat()
-    dataset = dataset.batch(batch_size, drop_remainder=whole_batches)
+    dataset = dataset.batch(batch_size)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 

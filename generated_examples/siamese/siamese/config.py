@@ -13,19 +13,33 @@ class ModelConfig:
     embedding_dim: int = 16
 
 
+def flag(default, description: str, **options):
+    """A TrainConfig field, with the help (and argparse options) of its flag."""
+    return dataclasses.field(default=default, metadata={"help": description, **options})
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """One training run; every field is also a flag of the `train` command."""
 
-    epochs: int = 20
-    batch_size: int = 64
-    learning_rate: float = 0.001
-    margin: float = 1.0
-    data_path: str | None = None
-    output_dir: str = "runs/latest"
-    steps_per_epoch: int | None = None
-    patience: int = 5
-    seed: int = 1337
-    steps_per_execution: int = 16
-    precision: str = "float32"
-    strategy: str = "none"
+    epochs: int = flag(20, "training epochs, at most")
+    batch_size: int = flag(64, "examples per training step")
+    learning_rate: float = flag(0.001, "Adam's learning rate")
+    margin: float = flag(
+        1.0,
+        "contrastive margin: different pairs are pushed this far apart",
+    )
+    data_path: str | None = flag(
+        None,
+        "your own .npz data (format: see data.py); built-in data if unset",
+        flag="--data",
+    )
+    output_dir: str = flag("runs/latest", "where the run writes its model and logs")
+    steps_per_epoch: int | None = flag(
+        None, "cap on batches per epoch, for quick runs; all data if unset"
+    )
+    patience: int = flag(5, "epochs without validation improvement before stopping")
+    seed: int = flag(1337, "seed of the weights, the split and the shuffling")
+    steps_per_execution: int = flag(
+        16, "batches per compiled call: fewer Python round trips, faster small models"
+    )
