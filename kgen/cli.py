@@ -9,17 +9,25 @@ that need them, so `kgen --help` stays fast.
 from __future__ import annotations
 
 import contextlib
-import shlex
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal
 
 import typer
 
 from kgen import __version__
-from kgen.errors import KgenError, SmokeTrainError
+from kgen.console import (
+    ask,
+    console,
+    fail,
+    next_steps,
+    smoke_a_big_model,
+    smoke_step,
+    warn,
+)
+from kgen.errors import KgenError
 
 SETTINGS: dict[str, Any] = {
     "name": "kgen",
@@ -115,9 +123,9 @@ def update(
     from kgen.flags import parse_settings
     from kgen.update import update as run_update
 
-    console = _console()
+    terminal = console()
     try:
-        with console.status("Updating the project..."):
+        with terminal.status("Updating the project..."):
             report = run_update(
                 project,
                 parse_settings(set_ or [], {}),
@@ -131,10 +139,10 @@ def update(
     old, new = report.old_version, report.new_version
     versions = f"template {old} → {new}" if old != new else f"template {new}"
     if not report.changed:
-        console.print(f"[green]✓[/green] Up to date ({versions}); nothing changed")
+        terminal.print(f"[green]✓[/green] Up to date ({versions}); nothing changed")
     else:
         count = len(report.changed)
-        console.print(
+        terminal.print(
             f"[green]✓[/green] Updated {project} ({versions}): {count} "
             f"path{'s' if count > 1 else ''} changed; review with `git diff`"
         )
@@ -147,7 +155,7 @@ def update(
         )
         raise typer.Exit(1)
     if smoke:
-        smoke_step(console, project.absolute(), report.smoke_module)
+        smoke_step(terminal, project.absolute(), report.smoke_module)
 
 
 def check(
@@ -180,7 +188,7 @@ def new(request: Any) -> None:
     from kgen.flags import parse_settings
     from kgen.smoke import SMOKE_PARAMETERS, Prewarmed
 
-    console = _console()
+    terminal = console()
     try:
         given = request.answers | parse_settings(request.settings, request.answers)
         plan = project.plan(
@@ -197,10 +205,10 @@ def new(request: Any) -> None:
             # Start Keras now, in another process, while the project renders.
             warm = stack.enter_context(Prewarmed()) if smoke else None
             start = time.perf_counter()
-            with console.status("Rendering the project..."):
+            with terminal.status("Rendering the project..."):
                 path = project.create(plan, trust=request.trust, force=request.force)
             size = f"; {plan.parameters:,} parameters" if plan.parameters else ""
-            console.print(
+            terminal.print(
                 f"[green]✓[/green] Generated {plan.answers['pattern']} project in "
                 f"{path} ({time.perf_counter() - start:.2f} s){size}"
             )
@@ -213,91 +221,11 @@ def new(request: Any) -> None:
                     "'{{ _copier_answers|to_nice_yaml -}}' to the template"
                 )
             if request.smoke:
-                smoke_step(console, path, plan.smoke_module if smoke else None, warm)
+                smoke_step(terminal, path, plan.smoke_module if smoke else None, warm)
     except KgenError as error:
         fail(error)
     if plan.source.builtin:
         next_steps(plan, path)
-
-
-def next_steps(plan: Any, path: Path) -> None:
-    steps = [
-        ('pip install -e ".[cpu,dev]"', "# or .[cuda,dev]"),
-        (f"python -m {plan.answers['package_name']}.train", "# train on built-in data"),
-        ("pytest", "# run the project's tests"),
-    ]
-    if path != Path.cwd().resolve():
-        steps.insert(0, (f"cd {shlex.quote(str(plan.dest))}", ""))
-    width = max(len(command) for command, _ in steps)
-    typer.echo("\nNext:")
-    for command, comment in steps:
-        typer.echo(f"  {command.ljust(width)}  {comment}".rstrip())
-
-
-def ask(question: Any, default: str, problem: str | None) -> Any:
-    """Ask one question on a line of its own (works from a pipe too)."""
-    if problem:
-        typer.secho(f"  {problem}", fg="red", err=True)
-    text = question.help or question.name
-    if question.choices:
-        text += f" ({' / '.join(str(value) for _, value in question.choices)})"
-    if question.type == "bool":
-        text += " (y/n)"
-    elif question.multiselect:
-        text += " (comma-separated)"
-    return typer.prompt(text, default=default, show_default=bool(default))
-
-
-def smoke_a_big_model(parameters: int, limit: int, interactive: bool) -> bool:
-    """Whether to smoke-train a model of more than `limit` parameters."""
-    size = (
-        f"the model has {parameters:,} parameters, over the smoke run's limit of "
-        f"{limit:,} (training it takes about {parameters * 16 / 1e9:.1f} GB of memory)"
-    )
-    if interactive:
-        reply = typer.prompt(f"{size[0].upper()}{size[1:]}; smoke-train it? (y/n)", "n")
-        return str(reply).strip().lower() in {"y", "yes"}
-    warn(f"smoke run skipped: {size}; pass --smoke-any-size to smoke-train it anyway")
-    return False
-
-
-def smoke_step(console: Any, path: Path, module: str | None, warm: Any = None) -> None:
-    from kgen.smoke import smoke_train
-
-    if module is None:
-        console.print("  no smoke step: the template declares no _kgen_smoke module")
-        return
-    with console.status("Smoke-training a few steps (Keras takes a few seconds)..."):
-        try:
-            report = smoke_train(path, module, warm)
-        except KeyboardInterrupt:
-            warn(
-                f"interrupted: smoke-training stopped; the project is kept in {path}; "
-                f"train it with `cd {shlex.quote(str(path))} && python -m {module}`"
-            )
-            raise typer.Exit(130) from None
-        except SmokeTrainError as error:
-            message = f"error: {error}; the project is kept in {path}"
-            typer.secho(f"{message}, see the log: {error.log}", fg="red", err=True)
-            raise typer.Exit(1) from None
-    console.print(f"[green]✓[/green] Smoke-trained: {report.summary}")
-    console.print(f"  outputs in {report.output_dir}")
-
-
-def _console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True, soft_wrap=True)
-
-
-def warn(message: str) -> None:
-    typer.secho(message, fg="yellow", err=True)
-
-
-def fail(error: KgenError) -> NoReturn:
-    """Print `error` on one line and exit with status 2 (bad input)."""
-    typer.secho(f"error: {error}", fg="red", err=True)
-    raise typer.Exit(2) from None
 
 
 @contextlib.contextmanager

@@ -159,7 +159,7 @@ def new_command(
     def failing(
         extra: Annotated[list[str] | None, typer.Argument(hidden=True)] = None,
     ) -> None:
-        from kgen.cli import fail
+        from kgen.console import fail
 
         fail(problem)
 
