@@ -120,11 +120,9 @@ def bench_render(repeats: int) -> None:
     template and the same complete answers (kgen's, written to a YAML file)."""
     import yaml
 
-    from kgen.questions import Questionnaire, load_questions
+    from kgen.questions import Questionnaire
 
-    answers = Questionnaire(load_questions(TEMPLATE), root=TEMPLATE).resolve(
-        {"pattern": "siamese"}
-    )
+    answers = Questionnaire.of(TEMPLATE).resolve({"pattern": "siamese"})
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         data = work / "answers.yml"
@@ -170,9 +168,9 @@ def bench_smoke(repeats: int) -> None:
 
 def bench_branches(repeats: int) -> None:
     from kgen.generate import render
-    from kgen.questions import Questionnaire, load_questions
+    from kgen.questions import Questionnaire
 
-    questionnaire = Questionnaire(load_questions(TEMPLATE), root=TEMPLATE)
+    questionnaire = Questionnaire.of(TEMPLATE)
     counts = [1, 2, 4, 8, 16, 32]
     seconds = []
     with tempfile.TemporaryDirectory() as scratch:

@@ -75,11 +75,11 @@ def measure(project: Path, package: str, style: str, epochs: int, seed: int) -> 
 def compare(epochs: int = 3, seed: int = 0) -> list[tuple[str, dict, dict]]:
     """(pattern, generated, naive) measurements, siamese and parallel."""
     from kgen.generate import render
-    from kgen.questions import Questionnaire, load_questions
+    from kgen.questions import Questionnaire
     from kgen.template import builtin_source
 
     source = builtin_source()
-    questionnaire = Questionnaire(load_questions(source.local))
+    questionnaire = Questionnaire.of(source.local)
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         for pattern in ("siamese", "parallel"):

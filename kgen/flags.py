@@ -201,7 +201,7 @@ def _new_command(
         from kgen.project import check_pattern
 
         check_pattern(pattern, list(catalog))
-    questionnaire = Questionnaire(questions)
+    questionnaire = Questionnaire(questions, root=source.local)
     patterns = list(catalog) or ([pattern] if pattern else [])
     common = {
         q.name for q in questions if all(questionnaire.applies(q, p) for p in patterns)
@@ -301,15 +301,10 @@ def _shown(default: Any) -> str | bool:
 
 def _defaults(source: Any, pattern: str) -> dict[str, Any]:
     """Every question's default for a new project of `pattern`, for `--help`."""
-    from kgen.questions import Questionnaire, load_questions, load_settings
+    from kgen.questions import Questionnaire
 
-    questionnaire = Questionnaire(
-        load_questions(source.local),
-        root=source.local,
-        settings=load_settings(source.local),
-    )
     try:
-        return questionnaire.resolve({"pattern": pattern})
+        return Questionnaire.of(source.local).resolve({"pattern": pattern})
     except KgenError:  # e.g. a question without a default: show none
         return {}
 

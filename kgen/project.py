@@ -113,10 +113,17 @@ def missing_answers_file(plan: Plan, project: Path) -> bool:
 
 def pattern_catalog(template: Path) -> dict[str, str]:
     """The template's patterns with their one-line descriptions, from copier.yml."""
-    for question in load_questions(template):
-        if question.name == "pattern":
-            return {
-                str(value): label.partition(": ")[2]
-                for label, value in question.choices or []
-            }
-    return {}
+    from kgen.questions import Question, own_questions
+
+    spec = own_questions(template).get("pattern")
+    if isinstance(spec, dict):
+        question = Question("pattern", spec)
+    else:  # not in copier.yml itself: read what it includes too
+        question = next(
+            (q for q in load_questions(template) if q.name == "pattern"), None
+        )
+    if question is None:
+        return {}
+    return {
+        str(value): label.partition(": ")[2] for label, value in question.choices or []
+    }

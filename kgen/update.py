@@ -178,9 +178,7 @@ def update(
     with open_template(spec) as new:
         # Check the new answers as copier will, before touching the project.
         settings = load_settings(new.local)
-        questionnaire = Questionnaire(
-            load_questions(new.local), root=new.local, settings=settings
-        )
+        questionnaire = Questionnaire.of(new.local)
         resolved = questionnaire.resolve(dict(changes), defaults=previous)
         smoke_setting = settings.get("kgen_smoke")
     if "_commit" not in answers:  # checked everything else first: now adopt it

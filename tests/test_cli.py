@@ -135,10 +135,10 @@ def test_prompts_ask_for_missing_answers(tmp_path: Path) -> None:
         "One-line",
         "Author",
         "Shape of one input",
+        "Size of the embedding",
         "Hidden layers",
         "Hidden layers",
         "Units",
-        "Size of the embedding",
         "Distance",
         "Training loss",
         "In-graph transform",
@@ -148,7 +148,7 @@ def test_prompts_ask_for_missing_answers(tmp_path: Path) -> None:
         "Multi-device",
     ]:
         lines.append(replies.pop(prompt, ""))
-    lines[6] = "3"
+    lines[7] = "3"
     result = cli(
         ["new", "siamese", str(dest), "-i", "--no-smoke"],
         input="\n".join(lines) + "\n",
@@ -255,7 +255,8 @@ def test_a_yes_no_question_says_which_answers_it_takes(tmp_path: Path) -> None:
     dest = tmp_path / "wide"
     result = cli(
         ["new", "parallel", str(dest), "--no-smoke", "-i", "--branches", "4"],
-        input="\n" * 3 + "\n" * 5 + "maybe\ny\n" + "\n" * 20,
+        # Project (4), input shape, activation, classes, depth, width: then the yes/no.
+        input="\n" * 4 + "\n" * 5 + "maybe\ny\n" + "\n" * 20,
     )
     assert result.exit_code == 0, result.output
     assert "'maybe' is not a valid bool: answer yes or no (y/n" in result.output

@@ -35,7 +35,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 SOURCE = builtin_source()
 QUESTIONS = load_questions(SOURCE.local)
-QUESTIONNAIRE = Questionnaire(QUESTIONS)
+QUESTIONNAIRE = Questionnaire.of(builtin_source().local)
 EXAMPLES = int(os.environ.get("KGEN_FUZZ_EXAMPLES", "8"))
 FUZZ = settings(
     max_examples=EXAMPLES,
@@ -133,6 +133,8 @@ def valid_answers(draw: st.DrawFn, pattern: str) -> dict[str, Any]:
     if pattern == "multi-output":
         answers |= draw(heads_and_weights())
     for question in QUESTIONS:
+        if question.when is False:
+            continue  # computed by the template, never answered
         if question.name in answers or draw(st.booleans()):
             continue  # left to its default half of the time
         answers[question.name] = draw(strategy(question, pattern))

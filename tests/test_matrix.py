@@ -73,7 +73,7 @@ NOT_OPTIONS = {
 }
 
 QUESTIONS = load_questions(builtin_template())
-QUESTIONNAIRE = Questionnaire(QUESTIONS)
+QUESTIONNAIRE = Questionnaire.of(builtin_template())
 
 
 def levels(question: Question, pattern: str) -> list[Any]:

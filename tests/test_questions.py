@@ -30,7 +30,7 @@ def answered_in(pattern: str, template: Path) -> set[str]:
     """Every question that some answer set of `pattern` answers: the defaults, and
     each choice and yes/no of every question tried on its own."""
     questions = load_questions(template)
-    questionnaire = Questionnaire(questions, root=template)
+    questionnaire = Questionnaire.of(template)
     seen = set(questionnaire.resolve({"pattern": pattern}))
     for question in questions:
         if question.name == "pattern":
@@ -72,7 +72,7 @@ def test_each_pattern_has_a_flag_for_each_of_its_questions(
 
 
 def test_kgen_defaults_equal_copiers_own(template: Path, tmp_path: Path) -> None:
-    kgen_answers = Questionnaire(load_questions(template)).resolve(
+    kgen_answers = Questionnaire.of(template).resolve(
         {"pattern": "siamese", "project_name": "demo"}
     )
     copier.run_copy(
@@ -103,13 +103,13 @@ def test_kgen_and_copier_reject_the_same_answers(
 ) -> None:
     data = {"pattern": "siamese", "project_name": "demo", **answers}
     with pytest.raises(KgenError, match=message):
-        Questionnaire(load_questions(template)).resolve(data)
+        Questionnaire.of(template).resolve(data)
     with pytest.raises(ValueError, match="Validation error|Invalid choice|not"):
         copier.run_copy(str(template), tmp_path, data=data, defaults=True, quiet=True)
 
 
 def test_answers_for_other_branches_are_refused(template: Path) -> None:
-    questionnaire = Questionnaire(load_questions(template))
+    questionnaire = Questionnaire.of(template)
     with pytest.raises(KgenError, match="--margin does not apply"):
         questionnaire.resolve(
             {"pattern": "siamese", "loss": "binary_crossentropy", "margin": 2.0}
@@ -117,7 +117,7 @@ def test_answers_for_other_branches_are_refused(template: Path) -> None:
 
 
 def test_prompted_answers_are_checked_and_asked_again(template: Path) -> None:
-    questionnaire = Questionnaire(load_questions(template))
+    questionnaire = Questionnaire.of(template)
     replies = {"encoder_depth": ["0", "3"], "distance": ["manhattan", "cosine"]}
     problems: list[str] = []
 
