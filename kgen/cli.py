@@ -23,6 +23,7 @@ from kgen.console import (
     console,
     fail,
     next_steps,
+    report_update,
     smoke_a_big_model,
     smoke_step,
     warn,
@@ -136,24 +137,7 @@ def update(
             )
     except KgenError as error:
         fail(error)
-    old, new = report.old_version, report.new_version
-    versions = f"template {old} → {new}" if old != new else f"template {new}"
-    if not report.changed:
-        terminal.print(f"[green]✓[/green] Up to date ({versions}); nothing changed")
-    else:
-        count = len(report.changed)
-        terminal.print(
-            f"[green]✓[/green] Updated {project} ({versions}): {count} "
-            f"path{'s' if count > 1 else ''} changed; review with `git diff`"
-        )
-        for line in report.changed:
-            typer.echo(f"  {line}")
-    if report.conflicts:
-        warn(
-            f"conflicts in {', '.join(report.conflicts)}: your edits and the "
-            "template's changes overlap; resolve them, then commit"
-        )
-        raise typer.Exit(1)
+    report_update(terminal, project, report)
     if smoke:
         smoke_step(terminal, project.absolute(), report.smoke_module)
 

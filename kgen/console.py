@@ -89,3 +89,25 @@ def fail(error: KgenError) -> NoReturn:
     """Print `error` on one line and exit with status 2 (bad input)."""
     typer.secho(f"error: {error}", fg="red", err=True)
     raise typer.Exit(2) from None
+
+
+def report_update(terminal: Any, project: Path, report: Any) -> None:
+    """What `kgen update` changed; exits with 1 when conflicts need resolving."""
+    old, new = report.old_version, report.new_version
+    versions = f"template {old} → {new}" if old != new else f"template {new}"
+    if not report.changed:
+        terminal.print(f"[green]✓[/green] Up to date ({versions}); nothing changed")
+    else:
+        count = len(report.changed)
+        terminal.print(
+            f"[green]✓[/green] Updated {project} ({versions}): {count} "
+            f"path{'s' if count > 1 else ''} changed; review with `git diff`"
+        )
+        for line in report.changed:
+            typer.echo(f"  {line}")
+    if report.conflicts:
+        warn(
+            f"conflicts in {', '.join(report.conflicts)}: your edits and the "
+            "template's changes overlap; resolve them, then commit"
+        )
+        raise typer.Exit(1)

@@ -78,13 +78,13 @@ QUESTIONNAIRE = Questionnaire.of(builtin_template())
 
 def levels(question: Question, pattern: str) -> list[Any]:
     if question.name == "input_shape":
-        values = INPUT_SHAPES[pattern]
+        values = INPUT_SHAPES.get(pattern, [None])
     elif question.choices is not None:
         values = [value for _, value in question.choices]
     elif question.type == "bool":
         values = [False, True]
     else:
-        values = NUMBER_LEVELS[question.name]
+        values = NUMBER_LEVELS.get(question.name, [None])  # None: its default
     # Options that depend on other answers also get "not given", for the rows where
     # they do not apply.
     when = str(question.when)

@@ -251,16 +251,27 @@ def test_every_question_type_through_flags_and_prompts(
         "[ada, grace]",
         '{"cpu": 4}',
         "/srv/data",
+        "vision, audio",  # tags, a multiselect: comma-separated
         "",  # token: the default
     ]
     args = ["new", "basic", str(dest), "--template", str(types_template), "-i"]
-    result = cli(
-        [*args, "--tags", "vision", "--tags", "audio"], input="\n".join(replies) + "\n"
-    )
+    result = cli(args, input="\n".join(replies) + "\n")
     assert result.exit_code == 0, result.output
     assert "--replicas 0 must be at least 1" in result.output
     assert "'maybe' is not a valid bool" in result.output
     assert json.loads((dest / "settings.json").read_text()) == EXPECTED
+
+
+def test_a_multiselect_and_a_bool_through_their_flags(
+    types_template: Path, tmp_path: Path
+) -> None:
+    dest = tmp_path / "by-flag"
+    args = ["new", "basic", str(dest), "--template", str(types_template), "-y"]
+    result = cli([*args, "--tags", "audio", "--tags", "text", "--gpu"])
+    assert result.exit_code == 0, result.output
+    written = json.loads((dest / "settings.json").read_text())
+    assert written["tags"] == ["text", "audio"]  # in the order of the choices
+    assert written["gpu"] is True
 
 
 def test_a_bad_answer_of_each_type_is_one_line(types_template: Path, tmp_path: Path):
