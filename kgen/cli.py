@@ -21,6 +21,7 @@ from kgen import __version__
 from kgen.console import (
     ask,
     console,
+    done,
     fail,
     next_steps,
     report_update,
@@ -172,7 +173,6 @@ def new(request: Any) -> None:
     from kgen.flags import parse_settings
     from kgen.smoke import SMOKE_PARAMETERS, Prewarmed
 
-    terminal = console()
     try:
         given = request.answers | parse_settings(request.settings, request.answers)
         plan = project.plan(
@@ -188,13 +188,12 @@ def new(request: Any) -> None:
         with contextlib.ExitStack() as stack:
             # Start Keras now, in another process, while the project renders.
             warm = stack.enter_context(Prewarmed()) if smoke else None
-            start = time.perf_counter()
-            with terminal.status("Rendering the project..."):
-                path = project.create(plan, trust=request.trust, force=request.force)
+            start = time.perf_counter()  # sub-second: no spinner, no rich import
+            path = project.create(plan, trust=request.trust, force=request.force)
             size = f"; {plan.parameters:,} parameters" if plan.parameters else ""
-            terminal.print(
-                f"[green]✓[/green] Generated {plan.answers['pattern']} project in "
-                f"{path} ({time.perf_counter() - start:.2f} s){size}"
+            done(
+                f"Generated {plan.answers['pattern']} project in {path} "
+                f"({time.perf_counter() - start:.2f} s){size}"
             )
             if project.missing_answers_file(plan, path):
                 warn(
@@ -205,7 +204,8 @@ def new(request: Any) -> None:
                     "'{{ _copier_answers|to_nice_yaml -}}' to the template"
                 )
             if request.smoke:
-                smoke_step(terminal, path, plan.smoke_module if smoke else None, warm)
+                module = plan.smoke_module if smoke else None
+                smoke_step(console(), path, module, warm)
     except KgenError as error:
         fail(error)
     if plan.source.builtin:

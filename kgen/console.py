@@ -81,6 +81,11 @@ def console() -> Any:
     return Console(stderr=True, soft_wrap=True)
 
 
+def done(message: str) -> None:
+    """A step that succeeded, as rich's `[green]✓[/green]` lines look."""
+    typer.echo(f"{typer.style('✓', fg='green')} {message}", err=True)
+
+
 def warn(message: str) -> None:
     typer.secho(message, fg="yellow", err=True)
 

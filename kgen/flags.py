@@ -202,7 +202,8 @@ def _new_command(
 
         check_pattern(pattern, list(catalog))
     questionnaire = Questionnaire(questions, root=source.local)
-    patterns = list(catalog) or ([pattern] if pattern else [])
+    # Which questions every pattern asks: only the help shows the difference.
+    patterns = list(catalog) if helping or pattern is None else [pattern]
     common = {
         q.name for q in questions if all(questionnaire.applies(q, p) for p in patterns)
     }
