@@ -7,9 +7,9 @@ from encoder_decoder.train import main, train
 
 
 def test_training_learns_the_built_in_task(tmp_path):
-    config = TrainConfig(epochs=4, steps_per_epoch=80, output_dir=str(tmp_path))
+    config = TrainConfig(epochs=8, steps_per_epoch=80, output_dir=str(tmp_path))
     results = train(config)
-    # 320 steps.
+    # 640 steps: a one-layer siamese encoder is at 0.66 pair accuracy after 320.
     # Chance token accuracy is 1 / 9.
     assert results["accuracy"] > 0.21
     assert (tmp_path / "best.keras").is_file()
