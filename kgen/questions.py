@@ -316,23 +316,39 @@ class Questionnaire:
 
         try:
             value = asked.get_default()
-        except ValueError as error:  # copier validates a default that applies
-            raise KgenError(_refusal(question, question.default, error)) from None
+        except ValueError:  # copier validates a default that applies
+            raise KgenError(self._default_problem(question, asked)) from None
         if value is MISSING:
             raise KgenError(f"{question.flag} is required; pass a value")
         return value
 
     def _ask_until_valid(self, question: Question, asked: Any, ask: Ask) -> Any:
-        default = _guard(question, asked.get_default)
+        from kgen.copier_api import MISSING
+
         problem = None
+        try:
+            default = _guard(question, asked.get_default)
+        except KgenError:  # an invalid default (e.g. DEST's name): ask without one
+            default = MISSING
+            problem = self._default_problem(question, asked)
         while True:
             reply = ask(question, _as_text(question, default), problem)
-            if reply == "" and default is not None:
+            if reply == "" and default is not MISSING and default is not None:
                 reply = default
             try:
                 return self.accept(question, asked, reply)
             except KgenError as error:
                 problem = str(error)
+
+    def _default_problem(self, question: Question, asked: Any) -> str:
+        """Why the default of `question` (the template's, or one kgen gave) fails."""
+        value = asked.answers.user_defaults.get(question.name, question.default)
+        try:
+            value = self.render(value, asked.context)
+            self.accept(question, asked, value)
+        except KgenError as error:
+            return str(error)
+        return f"{question.flag} has no valid default; pass a value"
 
     def accept(self, question: Question, asked: Any, value: Any) -> Any:
         """`value` parsed and validated by copier's question `asked`, or KgenError."""
