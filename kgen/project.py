@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from kgen.errors import KgenError
-from kgen.questions import Ask, Questionnaire, load_questions, load_settings
+from kgen.questions import Ask, Questionnaire, load_questions
 from kgen.template import TemplateSource
 
 
@@ -44,8 +44,11 @@ def plan(
     """
     from kgen.generate import ANSWERS_FILE, check_destination
 
-    questions = load_questions(source.local)
-    by_name = {question.name: question for question in questions}
+    questionnaire = Questionnaire.of(
+        source.local, context={"_folder_name": (dest or Path.cwd()).resolve().name}
+    )
+    settings = questionnaire.settings
+    by_name = {question.name: question for question in questionnaire.questions}
     if "pattern" not in by_name:
         raise KgenError(
             f"template {source.label} has no `pattern` question, which kgen "
@@ -56,14 +59,7 @@ def plan(
         check_pattern(str(given["pattern"]), [str(value) for _, value in known])
     if dest is not None:  # before any prompt; render() checks again before writing
         check_destination(dest, force)
-    settings = load_settings(source.local)
     named = {"project_name": dest.resolve().name} if dest is not None else {}
-    questionnaire = Questionnaire(
-        questions,
-        root=source.local,
-        settings=settings,
-        context={"_folder_name": (dest or Path.cwd()).resolve().name},
-    )
     answers = questionnaire.resolve(given, ask=ask, defaults=named)
     smoke_module = questionnaire.render(settings.get("kgen_smoke"), answers)
     parameters = questionnaire.render(settings.get("kgen_parameters", 0), answers)

@@ -84,31 +84,33 @@ class Question:
         return result
 
 
-def read_config(template: Path) -> dict[str, Any]:
-    """The parsed `copier.yml` of the template at `template` (parsed once)."""
+def config_file(template: Path) -> Path | None:
+    """The template's `copier.yml` (or `copier.yaml`); None if it has neither."""
     for name in ("copier.yml", "copier.yaml"):
         if (template / name).is_file():
-            return dict(_read_config(template.absolute(), (template / name).stat()))
-    return dict(_read_config(template.absolute(), None))
+            return template.absolute() / name
+    return None
+
+
+def read_config(template: Path) -> dict[str, Any]:
+    """The parsed `copier.yml` of the template at `template` (parsed once)."""
+    config = config_file(template)
+    if config is None:
+        raise KgenError(
+            f"{template.absolute()} is not a copier template (no copier.yml); "
+            "point --template at a directory or repository that has one"
+        )
+    return dict(_read_config(config, config.stat()))
 
 
 @functools.cache
-def _read_config(template: Path, stat: Any) -> dict[str, Any]:
+def _read_config(config: Path, stat: Any) -> dict[str, Any]:
     """`read_config`, cached by the file's stat (so an edited file is read again)."""
     import yaml
 
     # libyaml's loader when PyYAML has it: several times faster on copier.yml.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    for name in ("copier.yml", "copier.yaml"):
-        config = template / name
-        if config.is_file():
-            break
-    else:
-        raise KgenError(
-            f"{template} is not a copier template (no copier.yml); "
-            "point --template at a directory or repository that has one"
-        )
     try:
         data = yaml.load(config.read_text(encoding="utf-8"), Loader=loader) or {}
     except (OSError, UnicodeDecodeError) as error:
@@ -177,9 +179,9 @@ def own_questions(template: Path) -> dict[str, Any]:
         pass
 
     Loader.add_constructor("!include", lambda loader, node: None)
-    config = template / "copier.yml"
-    if not config.is_file():
-        config = template / "copier.yaml"
+    config = config_file(template)
+    if config is None:
+        return {}  # the full read reports the problem
     try:
         documents = list(yaml.load_all(config.read_text(encoding="utf-8"), Loader))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):

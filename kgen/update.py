@@ -144,7 +144,7 @@ def update(
     import copier
 
     from kgen.formatting import format_tree
-    from kgen.questions import Questionnaire, load_questions, load_settings
+    from kgen.questions import Questionnaire, load_questions
     from kgen.store import CUSTOM_STORE, snapshot
     from kgen.template import open_template
 
@@ -177,8 +177,8 @@ def update(
     spec = None if builtin else f"{source}@{vcs_ref}" if vcs_ref else source
     with open_template(spec) as new:
         # Check the new answers as copier will, before touching the project.
-        settings = load_settings(new.local)
         questionnaire = Questionnaire.of(new.local)
+        settings = questionnaire.settings
         resolved = questionnaire.resolve(dict(changes), defaults=previous)
         smoke_setting = settings.get("kgen_smoke")
     if "_commit" not in answers:  # checked everything else first: now adopt it
