@@ -6,6 +6,7 @@ import ast
 import dataclasses
 import importlib.util
 import itertools
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -85,6 +86,7 @@ COMMON_FILES = {
     "README.md",
     "pyproject.toml",
     "demo/__init__.py",
+    "demo/batches.py",
     "demo/config.py",
     "demo/data.py",
     "demo/model.py",
@@ -215,6 +217,15 @@ def test_the_generated_pyproject_is_complete(render_project: RenderProject) -> N
     assert pyproject["project"]["name"] == "demo"
     assert "authors" not in pyproject["project"]
     assert any(dep.startswith("keras") for dep in pyproject["project"]["dependencies"])
-    assert {"cpu", "cuda", "dev"} <= set(pyproject["project"]["optional-dependencies"])
+    extras = pyproject["project"]["optional-dependencies"]
+    backends = {"tensorflow", "jax", "torch"}
+    assert set(extras) == {*backends, "tensorflow-cuda", "jax-cuda", "dev"}
+    # One extra per backend: none is installed unless picked.
+    names = [
+        re.split(r"[^\w-]", dep)[0] for dep in pyproject["project"]["dependencies"]
+    ]
+    assert names == ["keras", "numpy"]
+    for backend in backends:
+        assert any(dep.startswith(backend) for dep in extras[backend]), extras[backend]
     assert pyproject["tool"]["setuptools"]["packages"] == ["demo"]
     assert pyproject["tool"]["pytest"]["ini_options"]["pythonpath"] == ["."]

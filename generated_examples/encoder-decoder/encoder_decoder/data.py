@@ -15,7 +15,6 @@ is derived from `target`.
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from encoder_decoder.config import ModelConfig
 from encoder_decoder.model import START_TOKEN
@@ -78,17 +77,6 @@ def split(data: Data, validation=0.1, test=0.1, seed=0) -> tuple[Data, Data, Dat
         )
         for idx in (train_idx, validation_idx, test_idx)
     )
-
-
-def to_dataset(
-    part: Data, batch_size: int, training: bool = False, seed: int = 0
-) -> tf.data.Dataset:
-    """Batches of one part of the data; for training, shuffled and repeated forever."""
-    dataset = tf.data.Dataset.from_tensor_slices(part).cache()
-    if training:
-        dataset = dataset.shuffle(dataset.cardinality(), seed=seed).repeat()
-    dataset = dataset.batch(batch_size)
-    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def with_decoder_input(source: np.ndarray, target: np.ndarray) -> Data:

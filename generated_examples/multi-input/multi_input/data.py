@@ -13,7 +13,6 @@ of the same length n:
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from multi_input.config import ModelConfig
 
@@ -88,17 +87,6 @@ def split(data: Data, validation=0.1, test=0.1, seed=0) -> tuple[Data, Data, Dat
         )
         for idx in (train_idx, validation_idx, test_idx)
     )
-
-
-def to_dataset(
-    part: Data, batch_size: int, training: bool = False, seed: int = 0
-) -> tf.data.Dataset:
-    """Batches of one part of the data; for training, shuffled and repeated forever."""
-    dataset = tf.data.Dataset.from_tensor_slices(part).cache()
-    if training:
-        dataset = dataset.shuffle(dataset.cardinality(), seed=seed).repeat()
-    dataset = dataset.batch(batch_size)
-    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def make_synthetic_data(num_examples, input_widths, num_classes, seed=0) -> Data:

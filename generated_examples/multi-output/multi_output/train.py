@@ -13,8 +13,9 @@ from pathlib import Path
 
 import keras
 
+from multi_output.batches import batches
 from multi_output.config import ModelConfig, TrainConfig
-from multi_output.data import DataError, load_splits, num_examples, to_dataset
+from multi_output.data import DataError, load_splits, num_examples
 from multi_output.model import build_model, compile_model
 
 
@@ -22,7 +23,7 @@ def make_callbacks(
     output_dir: Path, config: TrainConfig
 ) -> list[keras.callbacks.Callback]:
     """Early stopping, the best model, and per-epoch logs in `output_dir`."""
-    return [
+    callbacks = [
         keras.callbacks.EarlyStopping(
             patience=config.patience, restore_best_weights=True
         ),
@@ -30,15 +31,23 @@ def make_callbacks(
             str(output_dir / "best.keras"), save_best_only=True
         ),
         keras.callbacks.CSVLogger(str(output_dir / "history.csv")),
-        keras.callbacks.TensorBoard(str(output_dir / "logs")),
     ]
+    if writes_tensorboard_logs():
+        callbacks.append(keras.callbacks.TensorBoard(str(output_dir / "logs")))
+    return callbacks
+
+
+def writes_tensorboard_logs() -> bool:
+    """Keras's TensorBoard callback writes through `tf.summary`: TensorFlow only."""
+    return keras.backend.backend() == "tensorflow"
 
 
 def train(config: TrainConfig) -> dict[str, float]:
     """Train with early stopping, keep the best model, and return test metrics.
 
     Writes to `config.output_dir`: `best.keras` (best validation loss),
-    `history.csv` (one row per epoch), `logs/` (TensorBoard) and `metrics.json`.
+    `history.csv` (one row per epoch), `logs/` (TensorBoard, on TensorFlow) and
+    `metrics.json`.
     """
     keras.utils.set_random_seed(config.seed)
     train_split, validation_split, test_split = load_splits(
@@ -49,16 +58,16 @@ def train(config: TrainConfig) -> dict[str, float]:
     batches_per_epoch = math.ceil(num_examples(train_split) / config.batch_size)
     model = compile_model(build_model(ModelConfig()), config)
     model.fit(
-        to_dataset(train_split, config.batch_size, training=True, seed=config.seed),
-        validation_data=to_dataset(validation_split, config.batch_size),
+        batches(train_split, config.batch_size, training=True, seed=config.seed),
+        validation_data=batches(validation_split, config.batch_size),
         epochs=config.epochs,
         steps_per_epoch=config.steps_per_epoch or batches_per_epoch,
-        shuffle=False,  # to_dataset shuffles
+        shuffle=False,  # the training batches come shuffled
         callbacks=make_callbacks(output_dir, config),
         verbose=2,
     )
     results = model.evaluate(
-        to_dataset(test_split, config.batch_size),
+        batches(test_split, config.batch_size),
         return_dict=True,
         verbose=0,
     )
@@ -102,7 +111,14 @@ def main(argv: list[str] | None = None) -> None:
     print(
         "Test: " + ", ".join(f"{name} {value:.4f}" for name, value in results.items())
     )
-    print(f"Best model: {Path(config.output_dir) / 'best.keras'}")
+    output_dir = Path(config.output_dir)
+    print(f"Best model: {output_dir / 'best.keras'}")
+    tensorboard = (
+        f"TensorBoard logs in {output_dir / 'logs'}"
+        if writes_tensorboard_logs()
+        else "no TensorBoard logs (they need the TensorFlow backend)"
+    )
+    print(f"Curves: {output_dir / 'history.csv'}; {tensorboard}")
 
 
 if __name__ == "__main__":

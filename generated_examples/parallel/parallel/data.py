@@ -11,7 +11,6 @@ Your own data is a `.npz` file with two arrays of equal length n:
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from parallel.config import ModelConfig
 
@@ -86,17 +85,6 @@ def split(data: Data, validation=0.1, test=0.1, seed=0) -> tuple[Data, Data, Dat
         )
         for idx in (train_idx, validation_idx, test_idx)
     )
-
-
-def to_dataset(
-    part: Data, batch_size: int, training: bool = False, seed: int = 0
-) -> tf.data.Dataset:
-    """Batches of one part of the data; for training, shuffled and repeated forever."""
-    dataset = tf.data.Dataset.from_tensor_slices(part).cache()
-    if training:
-        dataset = dataset.shuffle(dataset.cardinality(), seed=seed).repeat()
-    dataset = dataset.batch(batch_size)
-    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def make_synthetic_data(num_examples, input_shape, num_classes, seed=0) -> Data:
