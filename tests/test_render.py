@@ -92,6 +92,7 @@ COMMON_FILES = {
     "demo/model.py",
     "demo/train.py",
     "tests/conftest.py",
+    "tests/test_batches.py",
     "tests/test_data.py",
     "tests/test_gradients.py",
     "tests/test_model.py",
