@@ -171,7 +171,7 @@ def new(request: Any) -> None:
     """`kgen new` once its flags are parsed: `request` is a `kgen.flags.NewRequest`."""
     from kgen import project
     from kgen.flags import parse_settings
-    from kgen.smoke import SMOKE_PARAMETERS, Prewarmed
+    from kgen.smoke import SMOKE_PARAMETERS, Prewarmed, missing_backend
 
     try:
         given = request.answers | parse_settings(request.settings, request.answers)
@@ -183,6 +183,8 @@ def new(request: Any) -> None:
             force=request.force,
         )
         smoke = request.smoke and plan.smoke_module is not None
+        if smoke and (problem := missing_backend()):
+            raise KgenError(problem)
         if smoke and plan.parameters > SMOKE_PARAMETERS and not request.any_size:
             smoke = smoke_a_big_model(plan.parameters, SMOKE_PARAMETERS, request.ask)
         with contextlib.ExitStack() as stack:

@@ -12,8 +12,10 @@ from kgen.errors import KgenError, SmokeTrainError
 
 
 def next_steps(plan: Any, path: Path) -> None:
+    from kgen.smoke import backend_extra
+
     steps = [
-        ('pip install -e ".[cpu,dev]"', "# or .[cuda,dev]"),
+        (f'pip install -e ".[{backend_extra()},dev]"', "# other backends: README.md"),
         (f"python -m {plan.answers['package_name']}.train", "# train on built-in data"),
         ("pytest", "# run the project's tests"),
     ]
@@ -69,7 +71,9 @@ def smoke_step(console: Any, path: Path, module: str | None, warm: Any = None) -
             raise typer.Exit(130) from None
         except SmokeTrainError as error:
             message = f"error: {error}; the project is kept in {path}"
-            typer.secho(f"{message}, see the log: {error.log}", fg="red", err=True)
+            if error.log:
+                message += f", see the log: {error.log}"
+            typer.secho(message, fg="red", err=True)
             raise typer.Exit(1) from None
     console.print(f"[green]✓[/green] Smoke-trained: {report.summary}")
     console.print(f"  outputs in {report.output_dir}")

@@ -8,6 +8,6 @@ class KgenError(Exception):
 class SmokeTrainError(Exception):
     """The generated project rendered, but its smoke-training run failed."""
 
-    def __init__(self, message: str, log: str) -> None:
+    def __init__(self, message: str, log: str | None = None) -> None:
         super().__init__(message)
         self.log = log

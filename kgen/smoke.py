@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import importlib.util
 import json
 import os
 import subprocess
@@ -18,7 +19,11 @@ from kgen.errors import SmokeTrainError
 # about 0.8 GB here, and a CPU takes minutes per step.
 SMOKE_PARAMETERS = 50_000_000
 EPOCHS = 3
-STEPS_PER_EPOCH = 16  # one execution of the generated train.py (steps_per_execution)
+# A whole number of the generated train.py's compiled calls on every backend (its
+# steps_per_execution: 16 on TensorFlow, 32 on JAX, 1 on torch).
+STEPS_PER_EPOCH = 32
+# The package each Keras backend needs, by the name KERAS_BACKEND gives it.
+BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 # Keep TensorFlow's start-up chatter out of the log; errors still get through.
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}
 
@@ -86,6 +91,37 @@ class Prewarmed:
             self.process.wait()
 
 
+def keras_backend() -> str:
+    """The backend Keras will run on: KERAS_BACKEND, TensorFlow when it is unset."""
+    return os.environ.get("KERAS_BACKEND") or "tensorflow"
+
+
+def missing_backend() -> str | None:
+    """Why this environment cannot smoke-train, without importing Keras; or None."""
+    backend = keras_backend()
+    if backend not in BACKEND_PACKAGES:
+        return (
+            f"KERAS_BACKEND={backend} is not a backend kgen can smoke-train on; "
+            f"set it to one of {', '.join(BACKEND_PACKAGES)}, or pass --no-smoke"
+        )
+    needed = ["keras", BACKEND_PACKAGES[backend]]
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    return (
+        f"cannot smoke-train on the {backend} backend (KERAS_BACKEND): "
+        f"{' and '.join(missing)} not installed; "
+        f"pip install 'kgen[{backend_extra()}]', set KERAS_BACKEND to an installed "
+        "backend, or pass --no-smoke"
+    )
+
+
+def backend_extra() -> str:
+    """The extra (of kgen and of generated projects) that installs this backend."""
+    backend = keras_backend()
+    return backend if backend in BACKEND_PACKAGES else "tensorflow"
+
+
 @dataclasses.dataclass(frozen=True)
 class SmokeReport:
     """What a smoke-training run did."""
@@ -124,6 +160,9 @@ def smoke_train(
     and its full log go to `project/runs/smoke/`. `warm`, a process that has already
     imported Keras, runs it when given and alive.
     """
+    problem = missing_backend()
+    if problem is not None:
+        raise SmokeTrainError(problem)
     output_dir = project / "runs" / "smoke"
     output_dir.mkdir(parents=True, exist_ok=True)
     log = output_dir / "train.log"

@@ -41,14 +41,16 @@ def template() -> Path:
     return builtin_template()
 
 
-def kgen(*args: str) -> subprocess.CompletedProcess[str]:
+def kgen(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real `kgen` command in a subprocess (as `python -m kgen`)."""
     return subprocess.run(
         [sys.executable, "-m", "kgen", *args],
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "120"},
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "120", **(env or {})},
     )
 
 
