@@ -199,10 +199,23 @@ def bench_branches(repeats: int) -> None:
 def bench_throughput() -> None:
     import throughput
 
-    print("training throughput, generated loop vs seed-article style (3 epochs):")
-    for pattern, ours, naive in throughput.compare():
-        verdict = "met" if throughput.ratio(ours, naive) >= 2 else "MISSED"
-        print(f"  {throughput.describe(pattern, ours, naive)} (target >= 2: {verdict})")
+    print("training throughput by backend, against a hand-written JAX loop:")
+    results = throughput.compare(
+        ["siamese", "parallel"], throughput.default_pythons(), epochs=4, seed=0
+    )
+    print(throughput.table(results))
+    siamese = results["siamese"]
+    if "hand-written JAX" in siamese:
+        backends = [name for name in throughput.BACKENDS if name in siamese]
+        fastest = max(backends, key=lambda name: siamese[name]["samples_per_s"])
+        share = (
+            siamese[fastest]["samples_per_s"]
+            / siamese["hand-written JAX"]["samples_per_s"]
+        )
+        verdict = "met" if share >= 0.5 else "MISSED"
+        print(
+            f"  fastest backend {fastest}: {share:.2f}x the limit ({verdict}: >= 0.5)"
+        )
 
 
 BENCHES: dict[str, Callable[[int], None]] = {

@@ -1,120 +1,167 @@
-"""Training throughput of a generated project against the seed articles' style.
+"""Training throughput of a generated project on each backend, against the limit.
 
-    python benchmarks/throughput.py            # siamese and parallel, 3 epochs each
+    python benchmarks/throughput.py                      # siamese and parallel
+    python benchmarks/throughput.py --patterns siamese --epochs 5
 
-Both runs train the same generated model (`build_model`, `compile_model`: same
-loss, optimizer and learning rate) on the same built-in data at the same batch size
-for the same number of epochs, each in a fresh process, so their test losses should
-agree within noise. "generated" is the project's own loop: a `tf.data` input (cached,
-shuffled, batched, prefetched) and `steps_per_execution` from its TrainConfig. "naive"
-is what the seed articles do: `model.fit` on numpy arrays with Keras' defaults (one
-batch per compiled call). Samples per second leave out the first epoch (tracing).
+Every run trains the same generated model (`build_model`, `compile_model`: same loss,
+optimizer and learning rate) on the same synthetic data (65,536 examples, split
+80/10/10) at batch size 64, each in a fresh process, and reports steady-state
+samples per second (the first epoch, which traces and compiles, left out) and the
+test loss:
+
+- `tensorflow`, `jax`, `torch`: the project's own loop, as `train.py` runs it
+  (`batches.py`: `tf.data` on TensorFlow, `ArrayBatches` on JAX and torch; the
+  backend's default steps per compiled call from `config.py`);
+- `seed style`: what the seed articles do, `model.fit` on numpy arrays, one batch per
+  call, on TensorFlow;
+- `hand-written JAX` (siamese only): the same network, loss and Adam written in JAX,
+  an epoch as one `jit`-compiled `lax.scan`: the limit for this model on this CPU.
+
+Each backend runs in its own Python: `--python BACKEND=PATH` (default: this Python
+for every backend it has, else the environments tests/test_backends.py builds in
+.test-envs/). Ratios are printed against the hand-written limit and against
+TensorFlow.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-RUN = textwrap.dedent("""
-    import dataclasses, json, sys, time
-    import keras
-    from {package}.config import ModelConfig, TrainConfig
-    from {package}.data import load_splits, num_examples, to_dataset
-    from {package}.model import build_model, compile_model
+BACKENDS = ("tensorflow", "jax", "torch")
+EXAMPLES = 65_536
+BATCH_SIZE = 64
 
-    style, epochs, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    keras.utils.set_random_seed(seed)
-    train, _, test = load_splits()
-    config = TrainConfig()
-    model = build_model(ModelConfig())
-    if style == "generated":
-        compile_model(model, config)
-        data = to_dataset(train, config.batch_size, training=True)
-        steps = -(-num_examples(train) // config.batch_size)
-        fit = dict(x=data, steps_per_epoch=steps)
-    else:
-        compile_model(model, dataclasses.replace(config, steps_per_execution=1))
-        fit = dict(x=train[0], y=train[1], batch_size=config.batch_size)
-    times = []
-    class Clock(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-        def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.start)
-    model.fit(**fit, epochs=epochs, verbose=0, callbacks=[Clock()])
-    loss = model.evaluate(test[0], test[1], verbose=0, return_dict=True)["loss"]
-    samples = num_examples(train) * (epochs - 1)
-    print(json.dumps({{"samples_per_s": samples / sum(times[1:]), "test_loss": loss}}))
-    """)
+LOOPS = Path(__file__).resolve().parent / "loops"
 
 
-def measure(project: Path, package: str, style: str, epochs: int, seed: int) -> dict:
-    script = project / "throughput_run.py"
-    script.write_text(RUN.format(package=package))
+def default_pythons() -> dict[str, str]:
+    """This Python for each backend it has; else the environments the tests build."""
+    pythons = {}
+    for backend in BACKENDS:
+        if importlib.util.find_spec(backend) is not None:
+            pythons[backend] = sys.executable
+            continue
+        built = sorted((ROOT / ".test-envs").glob(f"{backend}-*/bin/python"))
+        if built:
+            pythons[backend] = str(built[-1])
+    return pythons
+
+
+def measure(python: str, backend: str, project: Path, loop: str, *args: str) -> dict:
+    """Run `loops/LOOP` in `project` with `python` on `backend`; its JSON result."""
     result = subprocess.run(
-        [sys.executable, str(script), style, str(epochs), str(seed)],
+        [python, str(LOOPS / loop), "bench", *args],
         cwd=project,
         capture_output=True,
         text=True,
-        check=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        check=False,
+        env={
+            **os.environ,
+            "KERAS_BACKEND": backend,
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONPATH": str(project),
+        },
     )
+    if result.returncode != 0:
+        raise SystemExit(f"{loop} on {backend} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def compare(epochs: int = 3, seed: int = 0) -> list[tuple[str, dict, dict]]:
-    """(pattern, generated, naive) measurements, siamese and parallel."""
+def compare(
+    patterns: list[str], pythons: dict[str, str], epochs: int, seed: int
+) -> dict[str, dict[str, dict]]:
+    """{pattern: {run: measurement}} for every backend in `pythons`."""
     from kgen.generate import render
     from kgen.questions import Questionnaire
     from kgen.template import builtin_source
 
     source = builtin_source()
     questionnaire = Questionnaire.of(source.local)
-    rows = []
+    results: dict[str, dict[str, dict]] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        for pattern in ("siamese", "parallel"):
+        for pattern in patterns:
             answers = questionnaire.resolve(
                 {"pattern": pattern, "project_name": "bench"}
             )
             project = render(source.url, Path(scratch) / pattern, answers)
-            ours = measure(project, "bench", "generated", epochs, seed)
-            naive = measure(project, "bench", "naive", epochs, seed)
-            rows.append((pattern, ours, naive))
-    return rows
+            sizes = [str(epochs), str(seed), str(EXAMPLES), str(BATCH_SIZE)]
+            runs = results.setdefault(pattern, {})
+            if pattern == "siamese" and "jax" in pythons:
+                runs["hand-written JAX"] = measure(
+                    pythons["jax"], "jax", project, "jax_reference.py", *sizes
+                )
+            for backend, python in pythons.items():
+                runs[backend] = measure(
+                    python, backend, project, "keras_loop.py", "generated", *sizes
+                )
+            if "tensorflow" in pythons:
+                runs["seed style"] = measure(
+                    pythons["tensorflow"],
+                    "tensorflow",
+                    project,
+                    "keras_loop.py",
+                    "seed",
+                    *sizes,
+                )
+    return results
 
 
-def describe(pattern: str, ours: dict, naive: dict) -> str:
-    """One line: both throughputs, their ratio and both test losses."""
-    return (
-        f"{pattern:<9} generated {ours['samples_per_s']:9.0f} samples/s "
-        f"(test loss {ours['test_loss']:.4f})  "
-        f"naive {naive['samples_per_s']:9.0f} samples/s "
-        f"(test loss {naive['test_loss']:.4f})  "
-        f"ratio {ratio(ours, naive):.2f}"
-    )
-
-
-def ratio(ours: dict, naive: dict) -> float:
-    return ours["samples_per_s"] / naive["samples_per_s"]
+def table(results: dict[str, dict[str, dict]]) -> str:
+    """A Markdown table: samples/s, ratios to the limit and to TensorFlow, test loss."""
+    lines = [
+        "| pattern | run | steps per call | samples/s | x hand-written JAX "
+        "| x TensorFlow | test loss |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for pattern, runs in results.items():
+        limit = runs.get("hand-written JAX", {}).get("samples_per_s")
+        tensorflow = runs.get("tensorflow", {}).get("samples_per_s")
+        for name, run in runs.items():
+            speed = run["samples_per_s"]
+            to_limit = f"{speed / limit:.2f}" if limit else "-"
+            to_tf = f"{speed / tensorflow:.2f}" if tensorflow else "-"
+            steps = run.get("steps_per_execution", "-")
+            if name == "seed style":
+                steps = 1
+            lines.append(
+                f"| {pattern} | {name} | {steps} | {speed:,.0f} | {to_limit} | "
+                f"{to_tf} | {run['test_loss']:.4f} |"
+            )
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0, help="weights and shuffling")
+    parser.add_argument("--patterns", default="siamese,parallel")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="BACKEND=PATH",
+        help="the Python to run BACKEND with (repeatable)",
+    )
     args = parser.parse_args()
-    for pattern, ours, naive in compare(args.epochs, args.seed):
-        print(describe(pattern, ours, naive))
+    pythons = default_pythons()
+    for choice in args.python:
+        backend, _, path = choice.partition("=")
+        pythons[backend] = path
+    missing = [backend for backend in BACKENDS if backend not in pythons]
+    if missing:
+        print(f"skipping {', '.join(missing)}: no Python with it (--python)")
+    results = compare(args.patterns.split(","), pythons, args.epochs, args.seed)
+    print(table(results))
 
 
 if __name__ == "__main__":

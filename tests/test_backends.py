@@ -123,6 +123,8 @@ def test_the_gallery_project_trains_and_passes_its_suite(
 
 
 VARIANTS = [
+    # Mixed precision in-process; JAX's strategies in processes of their own.
+    ("siamese", "--scale-out"),
     ("siamese", "--distance", "cosine", "--output-transform", "scale_shift"),
     (
         "parallel",

@@ -63,6 +63,10 @@ class ArrayBatches(keras.utils.PyDataset):
 
     def shuffled_rows(self, start: int) -> np.ndarray:
         """The rows of one batch of the endless stream of shuffled passes."""
+        number, offset = divmod(start, self.count)
+        if offset + self.batch_size <= self.count:  # most batches: within one pass
+            order = shuffled_order(self.count, self.seed, number)
+            return order[offset : offset + self.batch_size]
         passes, offsets = np.divmod(
             np.arange(start, start + self.batch_size), self.count
         )
