@@ -2,12 +2,13 @@
 
     python benchmarks/throughput.py                      # siamese and parallel
     python benchmarks/throughput.py --patterns siamese --epochs 5
+    python benchmarks/throughput.py --patterns all --epochs 10
 
 Every run trains the same generated model (`build_model`, `compile_model`: same loss,
-optimizer and learning rate) on the same synthetic data (65,536 examples, split
-80/10/10) at batch size 64, each in a fresh process, and reports steady-state
-samples per second (the first epoch, which traces and compiles, left out) and the
-test loss:
+optimizer and learning rate) on the same data (siamese and parallel: 65,536
+synthetic examples; other patterns: their built-in data; split 80/10/10) at batch
+size 64, each in a fresh process, and reports steady-state samples per second (the
+first epoch, which traces and compiles, left out) and the test loss:
 
 - `tensorflow`, `jax`, `torch`: the project's own loop, as `train.py` runs it
   (`batches.py`: `tf.data` on TensorFlow, `ArrayBatches` on JAX and torch; the
@@ -39,6 +40,8 @@ sys.path.insert(0, str(ROOT))
 
 BACKENDS = ("tensorflow", "jax", "torch")
 EXAMPLES = 65_536
+# Patterns measured on EXAMPLES synthetic examples; the others on their built-in data.
+SYNTHETIC = ("siamese", "parallel")
 BATCH_SIZE = 64
 
 LOOPS = Path(__file__).resolve().parent / "loops"
@@ -94,7 +97,8 @@ def compare(
                 {"pattern": pattern, "project_name": "bench"}
             )
             project = render(source.url, Path(scratch) / pattern, answers)
-            sizes = [str(epochs), str(seed), str(EXAMPLES), str(BATCH_SIZE)]
+            examples = EXAMPLES if pattern in SYNTHETIC else 0  # 0: built-in data
+            sizes = [str(epochs), str(seed), str(examples), str(BATCH_SIZE)]
             runs = results.setdefault(pattern, {})
             if pattern == "siamese" and "jax" in pythons:
                 runs["hand-written JAX"] = measure(
@@ -160,7 +164,13 @@ def main() -> None:
     missing = [backend for backend in BACKENDS if backend not in pythons]
     if missing:
         print(f"skipping {', '.join(missing)}: no Python with it (--python)")
-    results = compare(args.patterns.split(","), pythons, args.epochs, args.seed)
+    patterns = args.patterns.split(",")
+    if patterns == ["all"]:
+        from kgen.project import pattern_catalog
+        from kgen.template import builtin_template
+
+        patterns = list(pattern_catalog(builtin_template()))
+    results = compare(patterns, pythons, args.epochs, args.seed)
     print(table(results))
 
 

@@ -173,7 +173,7 @@ def test_kgen_smoke_trains_on_the_backend_of_keras_backend(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     assert "Smoke-trained" in result.stderr
     log = (tmp_path / "demo" / "runs" / "smoke" / "train.log").read_text()
-    assert "no TensorBoard logs (they need the TensorFlow backend)" in log
+    assert "no TensorBoard logs (they need the TensorFlow backend" in log
     assert 'pip install -e ".[jax,dev]"' in result.stdout
 
 

@@ -4,7 +4,9 @@
 
 STYLE `generated` is the project's own loop (`batches.py`, the backend's default
 steps per compiled call); `seed` is `model.fit` on numpy arrays, one batch per call.
-Prints JSON: steady-state samples/s (epoch 1 left out), test loss, steps per call.
+EXAMPLES synthetic examples for siamese and parallel; 0 takes the project's built-in
+data (`load_splits`), for any pattern. Prints JSON: steady-state samples/s (epoch 1
+left out), test loss, steps per call.
 """
 
 import dataclasses
@@ -29,12 +31,15 @@ config = dataclasses.replace(configs.TrainConfig(), batch_size=batch_size)
 if style == "seed":
     config = dataclasses.replace(config, steps_per_execution=1)
 shape = model_config.input_shape
-if hasattr(data, "make_synthetic_pairs"):  # siamese
+if not examples:
+    train, _, test = data.load_splits(seed=seed)
+elif hasattr(data, "make_synthetic_pairs"):  # siamese
     everything = data.make_synthetic_pairs(examples, shape, seed=seed)
+    train, _, test = data.split(everything, seed=seed)
 else:  # parallel
     classes = model_config.num_classes
     everything = data.make_synthetic_data(examples, shape, classes, seed=seed)
-train, _, test = data.split(everything, seed=seed)
+    train, _, test = data.split(everything, seed=seed)
 model = model_module.compile_model(model_module.build_model(model_config), config)
 steps = math.ceil(data.num_examples(train) / config.batch_size)
 if style == "seed":

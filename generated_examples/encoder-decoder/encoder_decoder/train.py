@@ -5,6 +5,7 @@ python -m encoder_decoder.train --help
 
 import argparse
 import dataclasses
+import importlib.util
 import json
 import math
 import sys
@@ -39,7 +40,10 @@ def make_callbacks(
 
 def writes_tensorboard_logs() -> bool:
     """Keras's TensorBoard callback writes through `tf.summary`: TensorFlow only."""
-    return keras.backend.backend() == "tensorflow"
+    return (
+        keras.backend.backend() == "tensorflow"
+        and importlib.util.find_spec("tensorboard") is not None
+    )
 
 
 def train(config: TrainConfig) -> dict[str, float]:
@@ -116,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     tensorboard = (
         f"TensorBoard logs in {output_dir / 'logs'}"
         if writes_tensorboard_logs()
-        else "no TensorBoard logs (they need the TensorFlow backend)"
+        else "no TensorBoard logs (they need the TensorFlow backend and tensorboard)"
     )
     print(f"Curves: {output_dir / 'history.csv'}; {tensorboard}")
 
