@@ -30,14 +30,14 @@ model_config = configs.ModelConfig()
 config = dataclasses.replace(configs.TrainConfig(), batch_size=batch_size)
 if style == "seed":
     config = dataclasses.replace(config, steps_per_execution=1)
-shape = model_config.input_shape
 if not examples:
     train, _, test = data.load_splits(seed=seed)
 elif hasattr(data, "make_synthetic_pairs"):  # siamese
+    shape = model_config.input_shape
     everything = data.make_synthetic_pairs(examples, shape, seed=seed)
     train, _, test = data.split(everything, seed=seed)
 else:  # parallel
-    classes = model_config.num_classes
+    shape, classes = model_config.input_shape, model_config.num_classes
     everything = data.make_synthetic_data(examples, shape, classes, seed=seed)
     train, _, test = data.split(everything, seed=seed)
 model = model_module.compile_model(model_module.build_model(model_config), config)
