@@ -18,14 +18,24 @@ import numpy as np
 from siamese.data import Data, num_examples
 
 
-def batches(part: Data, batch_size: int, training: bool = False, seed: int = 0):
+def batches(
+    part: Data,
+    batch_size: int,
+    training: bool = False,
+    seed: int = 0,
+):
     """Batches of one part of the data; for training, shuffled and endless."""
     if keras.backend.backend() == "tensorflow":
         return tf_dataset(part, batch_size, training, seed)
     return ArrayBatches(part, batch_size, training, seed)
 
 
-def tf_dataset(part: Data, batch_size: int, training: bool, seed: int):
+def tf_dataset(
+    part: Data,
+    batch_size: int,
+    training: bool,
+    seed: int,
+):
     """The `tf.data` pipeline of `batches`, for the TensorFlow backend."""
     import tensorflow as tf  # here, so that JAX and torch runs need no TensorFlow
 
@@ -39,7 +49,11 @@ class ArrayBatches(keras.utils.PyDataset):
     """Batches sliced from in-memory arrays; `fit` reads them on every backend."""
 
     def __init__(
-        self, part: Data, batch_size: int, training: bool = False, seed: int = 0
+        self,
+        part: Data,
+        batch_size: int,
+        training: bool = False,
+        seed: int = 0,
     ):
         super().__init__()
         self.part = part
@@ -51,7 +65,9 @@ class ArrayBatches(keras.utils.PyDataset):
     @property
     def num_batches(self) -> int | None:
         """Batches in one pass over the data; None (endless) for training."""
-        return None if self.training else math.ceil(self.count / self.batch_size)
+        if self.training:
+            return None
+        return math.ceil(self.count / self.batch_size)
 
     def __getitem__(self, index: int) -> Data:
         start = index * self.batch_size
