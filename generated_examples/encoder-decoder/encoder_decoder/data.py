@@ -12,6 +12,7 @@ The decoder input for teacher forcing (the target shifted right, start token fir
 is derived from `target`.
 """
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -61,21 +62,34 @@ def num_examples(data: Data) -> int:
     return len(next(iter(inputs.values())))
 
 
-def split(data: Data, validation=0.1, test=0.1, seed=0) -> tuple[Data, Data, Data]:
-    """Shuffle examples and split them into train, validation and test parts."""
-    inputs, targets = data
-    count = num_examples(data)
-    order = np.random.default_rng(seed).permutation(count)
-    num_test, num_validation = int(count * test), int(count * validation)
-    test_idx, validation_idx, train_idx = np.split(
-        order, [num_test, num_test + num_validation]
-    )
-    return tuple(
-        (
-            {name: array[idx] for name, array in inputs.items()},
-            targets[idx],
-        )
-        for idx in (train_idx, validation_idx, test_idx)
+def select(data, rows):
+    """The examples `rows` of `data`, however tuples and dicts nest its arrays."""
+    if isinstance(data, tuple):
+        return tuple(select(value, rows) for value in data)
+    if isinstance(data, dict):
+        return {name: select(value, rows) for name, value in data.items()}
+    return data[rows]
+
+
+def split(
+    data: Data, validation=0.1, test=0.1, seed=0, groups=None
+) -> tuple[Data, Data, Data]:
+    """Shuffle examples into train, validation and test parts.
+
+    With `groups` (one key per example, such as a patient id), the groups are
+    shuffled instead: all examples of a group land in the same part.
+    """
+    if groups is None:
+        keys = np.arange(num_examples(data))
+    else:
+        keys = np.unique(groups, return_inverse=True)[1].reshape(-1)
+    count = int(keys.max()) + 1 if len(keys) else 0
+    rank = np.random.default_rng(seed).permutation(count)[keys]
+    num_test, num_validation = math.ceil(count * test), math.ceil(count * validation)
+    return (
+        select(data, rank >= num_test + num_validation),
+        select(data, (rank >= num_test) & (rank < num_test + num_validation)),
+        select(data, rank < num_test),
     )
 
 

@@ -8,6 +8,7 @@ Each head is an output named after it; losses, loss weights and metrics are give
 import keras
 
 from multi_output.config import HEADS, LOSS_WEIGHTS, ModelConfig, TrainConfig
+from multi_output.data import Data
 
 
 def build_trunk(config: ModelConfig) -> keras.Sequential:
@@ -25,15 +26,17 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
     """Map `features` to a dict of outputs, one per head."""
     config = config or ModelConfig()
     features = keras.Input(shape=config.input_shape, name="features")
-    shared = build_trunk(config)(features)
+    normalized = keras.layers.Normalization(name="normalize")(features)
+    shared = build_trunk(config)(normalized)
     # float32 outputs, whatever the precision policy of the layers before.
     outputs = {
-        # score: one real value.
-        "score": keras.layers.Dense(
-            1,
+        # score: one real value, in the target's units: the Dense layer
+        # predicts it standardized, and `adapt` sets the scale that undoes that.
+        "score": keras.layers.Normalization(
+            invert=True,
             name="score",
             dtype="float32",
-        )(shared),
+        )(keras.layers.Dense(1, name="score_standardized")(shared)),
         # category: probabilities over 3 classes.
         "category": keras.layers.Dense(
             3,
@@ -43,6 +46,38 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
         )(shared),
     }
     return keras.Model({"features": features}, outputs, name="multi_output")
+
+
+def adapt(model: keras.Model, data: Data) -> keras.Model:
+    """Fit the model's preprocessing layers to the training data; return the model.
+
+    `normalize` learns each feature's mean and variance, and each regression head
+    its target's, so that the saved model takes raw features and predicts in the
+    targets' units.
+    """
+    inputs, targets = data
+    model.get_layer("normalize").adapt(inputs["features"])
+    for name, classes in HEADS.items():
+        if not classes:
+            model.get_layer(name).adapt(targets[name])
+    return model
+
+
+def scaled_loss_weights(
+    model: keras.Model, loss_weights: dict[str, float]
+) -> dict[str, float]:
+    """`loss_weights`, each regression head's divided by its target's variance.
+
+    A squared error grows with the square of its target's units; divided by the
+    variance it is the error on the standardized target, so that no head swamps
+    another, whatever their units.
+    """
+    weights = dict(loss_weights)
+    for name, classes in HEADS.items():
+        if not classes:
+            variance = keras.ops.convert_to_numpy(model.get_layer(name).variance)
+            weights[name] /= float(variance.squeeze())
+    return weights
 
 
 def head_loss(classes: int) -> keras.losses.Loss:
@@ -67,12 +102,13 @@ def compile_model(
     """Attach the optimizer, and per head its loss, loss weight and metrics.
 
     Each is a dict keyed by head name; `loss_weights` defaults to LOSS_WEIGHTS.
+    Call it after `adapt`: the regression heads' weights take their targets' scale.
     """
     config = config or TrainConfig()
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss={name: head_loss(classes) for name, classes in HEADS.items()},
-        loss_weights=loss_weights or LOSS_WEIGHTS,
+        loss_weights=scaled_loss_weights(model, loss_weights or LOSS_WEIGHTS),
         metrics={name: head_metrics(classes) for name, classes in HEADS.items()},
         steps_per_execution=config.steps_per_execution,
     )

@@ -17,7 +17,7 @@ import keras
 from multi_output.batches import batches
 from multi_output.config import ModelConfig, TrainConfig
 from multi_output.data import DataError, load_splits, num_examples
-from multi_output.model import build_model, compile_model
+from multi_output.model import adapt, build_model, compile_model
 
 
 def make_callbacks(
@@ -50,17 +50,20 @@ def train(config: TrainConfig) -> dict[str, float]:
     """Train with early stopping, keep the best model, and return test metrics.
 
     Writes to `config.output_dir`: `best.keras` (best validation loss),
-    `history.csv` (one row per epoch), `logs/` (TensorBoard, on TensorFlow) and
-    `metrics.json`.
+    `history.csv` (one row per epoch), `logs/` (TensorBoard, on TensorFlow),
+    `schema.json` (the data's columns and classes, for evaluate and predict)
+    and `metrics.json`.
     """
     keras.utils.set_random_seed(config.seed)
-    train_split, validation_split, test_split = load_splits(
-        config.data_path, config.seed
-    )
+    train_split, validation_split, test_split, schema = load_splits(config)
+    # The model takes as many features as the data has.
+    model_config = dataclasses.replace(ModelConfig(), input_shape=(schema.width,))
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    schema.save(output_dir / "schema.json")
     batches_per_epoch = math.ceil(num_examples(train_split) / config.batch_size)
-    model = compile_model(build_model(ModelConfig()), config)
+    model = build_model(model_config)
+    model = compile_model(adapt(model, train_split), config)
     model.fit(
         batches(train_split, config.batch_size, training=True, seed=config.seed),
         validation_data=batches(validation_split, config.batch_size),

@@ -3,6 +3,7 @@
 import keras
 
 from parallel.config import ModelConfig, TrainConfig
+from parallel.data import Data
 
 
 def build_branch(config: ModelConfig, name: str) -> keras.Sequential:
@@ -20,8 +21,9 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
     """Map `features` to class probabilities through the parallel branches."""
     config = config or ModelConfig()
     features = keras.Input(shape=config.input_shape, name="features")
+    normalized = keras.layers.Normalization(name="normalize")(features)
     branch_outputs = [
-        build_branch(config, name=f"branch_{index}")(features)
+        build_branch(config, name=f"branch_{index}")(normalized)
         for index in range(config.branches)
     ]
     merged = keras.layers.Concatenate(name="merge")(branch_outputs)
@@ -47,4 +49,15 @@ def compile_model(model: keras.Model, config: TrainConfig | None = None) -> kera
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         steps_per_execution=config.steps_per_execution,
     )
+    return model
+
+
+def adapt(model: keras.Model, data: Data) -> keras.Model:
+    """Fit the model's preprocessing layers to the training data; return the model.
+
+    `normalize` learns each feature's mean and variance, so that the saved model
+    takes raw features.
+    """
+    inputs, _ = data
+    model.get_layer("normalize").adapt(inputs["features"])
     return model

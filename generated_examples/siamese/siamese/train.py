@@ -50,8 +50,8 @@ def train(config: TrainConfig) -> dict[str, float]:
     """Train with early stopping, keep the best model, and return test metrics.
 
     Writes to `config.output_dir`: `best.keras` (best validation loss),
-    `history.csv` (one row per epoch), `logs/` (TensorBoard, on TensorFlow) and
-    `metrics.json`.
+    `history.csv` (one row per epoch), `logs/` (TensorBoard, on TensorFlow),
+    and `metrics.json`.
     """
     keras.utils.set_random_seed(config.seed)
     train_split, validation_split, test_split = load_splits(
