@@ -1,9 +1,9 @@
 """Every backend, for real: the generated projects train and pass their own tests on
 TensorFlow, JAX and torch, the last two in virtualenvs without TensorFlow.
 
-The JAX and torch environments hold only what a generated project's extra installs
-(Keras, numpy, the backend) plus pytest; `import tensorflow` fails in them. They are
-built once and kept in `.test-envs/` (keyed by what they install), so later runs
+The JAX and torch environments hold only what a generated project installs (Keras,
+numpy, pyarrow, the backend) plus pytest; `import tensorflow` fails in them. They
+are built once and kept in `.test-envs/` (keyed by what they install), so later runs
 reuse them. TensorFlow runs in kgen's own environment. The gallery projects train
 and run their full suites on each backend; variants with custom layers and output
 transforms run their quick tests.
@@ -35,10 +35,11 @@ ENVS = ROOT / ".test-envs"
 # CPU wheel locally (PIP_FIND_LINKS); elsewhere point KGEN_TEST_TORCH at a CPU build
 # (PyPI's torch for Linux bundles CUDA, several GB).
 REQUIREMENTS = {
-    "jax": ["keras>=3.10", "numpy>=1.26", "pytest>=8", "jax>=0.4.30"],
+    "jax": ["keras>=3.10", "numpy>=1.26", "pyarrow>=14", "pytest>=8", "jax>=0.4.30"],
     "torch": [
         "keras>=3.10",
         "numpy>=1.26",
+        "pyarrow>=14",
         "pytest>=8",
         os.environ.get("KGEN_TEST_TORCH", "torch==2.13.0"),
     ],

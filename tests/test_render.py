@@ -105,21 +105,28 @@ def files_of(project: Path) -> set[str]:
     return {str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()}
 
 
+TABLES = {"evaluate", "predict"}
+
+
 @pytest.mark.parametrize(
     ("flags", "extra"),
     [
         (("--loss", "contrastive"), {"layers", "losses", "metrics"}),
         (("--loss", "binary_crossentropy"), {"layers"}),
-        (("parallel",), set()),
-        (("parallel", "--merge", "weighted_average"), {"layers"}),
-        (("parallel", "--shared-weights", "--branches", "4"), {"layers"}),
+        # Tables in: evaluate and predict (parallel and multi-output so far).
+        (("parallel",), TABLES),
+        (("parallel", "--merge", "weighted_average"), {"layers", *TABLES}),
+        (("parallel", "--shared-weights", "--branches", "4"), {"layers", *TABLES}),
         (("multi-input",), set()),
-        (("multi-output",), set()),
+        (("multi-output",), TABLES),
         (("encoder-decoder",), set()),
         (("multi-input", "--output-transform", "log"), {"layers"}),
-        (("multi-output", "--output-transform", "scale_shift"), set()),
+        (("multi-output", "--output-transform", "scale_shift"), TABLES),
         (("encoder-decoder", "--scale-out"), {"distribute"}),
-        (("parallel", "--scale-out", "--merge", "weighted_average"), {"layers"}),
+        (
+            ("parallel", "--scale-out", "--merge", "weighted_average"),
+            {"layers", *TABLES},
+        ),
     ],
 )
 def test_exact_file_set(render_project: RenderProject, flags, extra) -> None:

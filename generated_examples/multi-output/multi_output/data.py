@@ -3,18 +3,20 @@
 Your own data is a table (CSV or Parquet) or a `.npz` file of named arrays, one row
 per example, with one column per head:
 
-    score  numbers, in your units (standardized for training only)
-    category  classes: integers 0..2, or up to 3 class names
+    score  numbers, in your units
+    category  integers 0..2 or up to 3 class names
     features  every other column (or --features a,b,c): numbers, no NaN
 
-    python -m multi_output.train --data houses.csv --columns score=price
+    python -m multi_output.train \\
+        --data houses.csv --columns score=price
 
 A `.npz` file holds `features` (float, shape (n, width)) and one array per head:
 
     numpy.savez("data.npz", features=features, **targets)  # targets: one per head
 
 The model takes as many features as the training file has; it normalizes them
-itself, with statistics of the training split saved in the model.
+itself, with statistics of the training split saved in the model, and predicts
+numbers in their units (it trains on them standardized).
 """
 
 import dataclasses

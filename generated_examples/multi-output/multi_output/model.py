@@ -22,6 +22,18 @@ def build_trunk(config: ModelConfig) -> keras.Sequential:
     )
 
 
+def regression_head(name: str, inputs: keras.KerasTensor) -> keras.KerasTensor:
+    """One real value, in the units of the head's target.
+
+    The Dense layer predicts the standardized target; the inverted Normalization
+    layer, whose mean and variance `adapt` sets, returns it in the target's units.
+    """
+    standardized = keras.layers.Dense(1, name=f"{name}_standardized")(inputs)
+    return keras.layers.Normalization(invert=True, name=name, dtype="float32")(
+        standardized
+    )
+
+
 def build_model(config: ModelConfig | None = None) -> keras.Model:
     """Map `features` to a dict of outputs, one per head."""
     config = config or ModelConfig()
@@ -30,13 +42,11 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
     shared = build_trunk(config)(normalized)
     # float32 outputs, whatever the precision policy of the layers before.
     outputs = {
-        # score: one real value, in the target's units: the Dense layer
-        # predicts it standardized, and `adapt` sets the scale that undoes that.
-        "score": keras.layers.Normalization(
-            invert=True,
-            name="score",
-            dtype="float32",
-        )(keras.layers.Dense(1, name="score_standardized")(shared)),
+        # score: one real value, in the target's units.
+        "score": regression_head(
+            "score",
+            shared,
+        ),
         # category: probabilities over 3 classes.
         "category": keras.layers.Dense(
             3,

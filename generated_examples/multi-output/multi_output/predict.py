@@ -1,6 +1,6 @@
 """Predict with a trained model, one row per example of a data file.
 
-python -m multi_output.predict runs/latest --data new.csv --out predictions.csv
+python -m multi_output.predict RUN --data FILE --out OUT
 
 Each target gets a column: a class name (and one probability column per class) or
 a number in the training targets' units. The data needs no target columns.

@@ -6,7 +6,8 @@ per example:
     label     the class: integers 0..2, or up to 3 class names
     features  every other column (or --features a,b,c): numbers, no NaN
 
-    python -m parallel.train --data iris.csv --columns label=species
+    python -m parallel.train \\
+        --data iris.csv --columns label=species
 
 A `.npz` file holds `features` (float, shape (n, width)) and `label` (shape (n,)):
 

@@ -7,8 +7,10 @@ def load_model(path):
     Its custom layers, losses, metrics are registered with Keras first, by
     importing the modules that define them.
     """
+    import importlib
+
     import keras
 
-    from siamese import layers, losses, metrics  # noqa: F401
-
+    for module in ("layers", "losses", "metrics"):
+        importlib.import_module(f"{__name__}.{module}")
     return keras.saving.load_model(path)

@@ -1,0 +1,374 @@
+"""Labelled vectors for the classifier: a built-in learnable task, or your own data.
+
+Your own data is a table (CSV or Parquet) or a `.npz` file of named arrays, one row
+per example:
+
+    label     the class: integers 0..2, or up to 3 class names
+    features  every other column (or --features a,b,c): numbers, no NaN
+
+    python -m so2.train --data iris.csv --columns label=species
+
+A `.npz` file holds `features` (float, shape (n, width)) and `label` (shape (n,)):
+
+    numpy.savez("data.npz", features=features, label=label)
+
+The model takes as many features as the training file has; it normalizes them
+itself, with statistics of the training split saved in the model.
+"""
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pyarrow.csv
+import pyarrow.parquet
+
+from so2.config import ModelConfig, TrainConfig
+
+# The targets of a file: name and number of classes.
+TARGETS = {"label": ModelConfig().num_classes}
+
+Data = tuple[dict[str, np.ndarray], np.ndarray]
+
+
+class DataError(ValueError):
+    """A data file that does not match the documented format."""
+
+
+FORMATS = ".npz, .csv or .parquet"
+
+
+@dataclasses.dataclass(frozen=True)
+class Schema:
+    """Where the model's data sits in a file, as found in the training file.
+
+    `features`: the columns (or `.npz` arrays) that make up the features, in order;
+    `width`: the values per example they add up to; `targets`: the column of each
+    target; `classes`: the classes of each classification target, by index.
+    Saved in the run directory, so that evaluate and predict read files alike.
+    """
+
+    features: list[str]
+    width: int
+    targets: dict[str, str]
+    classes: dict[str, list]
+
+    def save(self, path) -> None:
+        Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path) -> "Schema":
+        return cls(**json.loads(Path(path).read_text()))
+
+
+def read_file(path) -> dict[str, np.ndarray]:
+    """The named arrays of a `.npz` file, or the columns of a CSV or Parquet table."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} does not exist; pass a {FORMATS} file (see data.py)")
+    suffix = path.suffix.lower()
+    if suffix not in (".npz", ".csv", ".parquet"):
+        hint = "; numpy.savez(...) saves named arrays" if suffix == ".npy" else ""
+        raise DataError(
+            f"{path}: cannot read {suffix or 'unnamed'} files; "
+            f"pass a {FORMATS} file{hint}"
+        )
+    try:
+        if suffix == ".npz":
+            with np.load(path) as arrays:
+                return {name: arrays[name] for name in arrays.files}
+        if suffix == ".csv":
+            table = pyarrow.csv.read_csv(path)
+        else:
+            table = pyarrow.parquet.read_table(path)
+    except (OSError, ValueError) as error:  # pyarrow's parse errors are ValueErrors
+        reason = str(error).strip().splitlines()[0]
+        raise DataError(f"{path}: cannot read it as {suffix}: {reason}") from None
+    return {name: table[name].to_numpy() for name in table.column_names}
+
+
+def listing(values) -> str:
+    """A few of `values`, for an error message."""
+    values = list(values)
+    shown = ", ".join(repr(value) for value in values[:5])
+    return shown + (f" and {len(values) - 5} more" if len(values) > 5 else "")
+
+
+def numbers(path, name: str, array: np.ndarray) -> np.ndarray:
+    """`array` as float32, if it holds only finite numbers."""
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise DataError(
+            f"{path}: '{name}' holds {array.dtype} values, not numbers; encode it as "
+            "numbers (categories: one 0/1 column each) or leave it out with --features"
+        )
+    values = array.astype("float32")
+    bad = ~np.isfinite(values).reshape(len(values), -1).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DataError(
+            f"{path}: '{name}' has NaN or infinite values in {len(rows)} rows "
+            f"(first: row {rows[0]}, counting from 0 after any header); "
+            "drop or fill them first, e.g. with pandas' dropna() or fillna()"
+        )
+    return values
+
+
+def labels(path, name: str, array: np.ndarray) -> np.ndarray:
+    """`array` as one label per example: integers or class names."""
+    if array.size != len(array):
+        raise DataError(
+            f"{path}: '{name}' has shape {array.shape}; "
+            "labels are one value per example, shape (n,)"
+        )
+    values = array.reshape(-1)
+    if values.dtype == object and np.equal(values, None).any():
+        rows = np.flatnonzero(np.equal(values, None))
+        raise DataError(
+            f"{path}: '{name}' is empty in {len(rows)} rows (first: row {rows[0]}); "
+            "drop or fill them first"
+        )
+    if not (np.issubdtype(values.dtype, np.integer) or values.dtype.kind in "OU"):
+        raise DataError(
+            f"{path}: '{name}' holds {values.dtype} values; labels are integer classes "
+            "from 0 or class names"
+        )
+    return values
+
+
+def class_names(path, name: str, array: np.ndarray, num_classes: int) -> list:
+    """The classes of a target, by index: 0 to num_classes - 1 for integer labels,
+    else the sorted class names found in `array`."""
+    values = labels(path, name, array)
+    if np.issubdtype(values.dtype, np.integer):
+        return list(range(num_classes))
+    names = sorted(set(values.tolist()))
+    if len(names) > num_classes:
+        raise DataError(
+            f"{path}: '{name}' has {len(names)} classes ({listing(names)}); the model "
+            f"predicts {num_classes}: regenerate it for {len(names)} classes"
+        )
+    return names
+
+
+def class_indices(path, name: str, array: np.ndarray, classes: list) -> np.ndarray:
+    """The labels in `array` as int32 indices into `classes`."""
+    found, inverse = np.unique(labels(path, name, array), return_inverse=True)
+    index = {value: position for position, value in enumerate(classes)}
+    unknown = [value for value in found.tolist() if value not in index]
+    if unknown:
+        raise DataError(
+            f"{path}: '{name}' holds {listing(unknown)}, not among the model's classes "
+            f"{listing(classes)}"
+        )
+    return np.array([index[value] for value in found.tolist()], "int32")[inverse]
+
+
+def parse_columns(text: str | None) -> dict[str, str]:
+    """`--columns label=species,...` as {target: column}."""
+    pairs = [pair.partition("=") for pair in (text or "").split(",") if pair.strip()]
+    columns = {target.strip(): column.strip() for target, _, column in pairs}
+    unknown = sorted(set(columns) - set(TARGETS))
+    if unknown or any(not column for column in columns.values()):
+        raise DataError(
+            f"--columns {text!r}: expected TARGET=COLUMN pairs, the targets being "
+            f"{', '.join(TARGETS)}"
+        )
+    return columns
+
+
+def find_schema(
+    path, columns: dict[str, str], features: str | None, group: str | None
+) -> Schema:
+    """The schema of a training file: its target columns (`columns` renames them),
+    its feature columns (`features`, comma-separated, or all others but `group`)
+    and the classes of its labels."""
+    arrays = read_file(path)
+    targets = {name: columns.get(name, name) for name in TARGETS}
+    if features:
+        feature_columns = [name.strip() for name in features.split(",")]
+    else:
+        taken = {*targets.values(), group}
+        feature_columns = [name for name in arrays if name not in taken]
+    for column in [*targets.values(), *feature_columns, *([group] if group else [])]:
+        if column not in arrays:
+            raise DataError(
+                f"{path} has no column '{column}' (it has {listing(arrays)}); "
+                f"name the columns with --columns TARGET=COLUMN or --features"
+            )
+    if not feature_columns:
+        raise DataError(f"{path} has no feature columns besides the targets")
+    width = sum(int(np.prod(arrays[column].shape[1:])) for column in feature_columns)
+    classes = {
+        name: class_names(path, targets[name], arrays[targets[name]], num_classes)
+        for name, num_classes in TARGETS.items()
+        if num_classes
+    }
+    return Schema(feature_columns, width, targets, classes)
+
+
+def read_examples(
+    path, schema: Schema, targets: bool = True, group: str | None = None
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
+    """The features (float32), the targets and the group of every example in a file."""
+    arrays = read_file(path)
+    needed = [
+        *schema.features,
+        *(schema.targets.values() if targets else []),
+        *([group] if group else []),
+    ]
+    missing = [column for column in needed if column not in arrays]
+    if missing:
+        raise DataError(
+            f"{path} lacks the columns {listing(missing)}; "
+            f"the model reads {listing(needed)}"
+        )
+    count = len(arrays[needed[0]])
+    if not count:
+        raise DataError(f"{path} has no examples")
+    for column in needed:
+        if len(arrays[column]) != count:
+            raise DataError(
+                f"{path}: '{column}' has {len(arrays[column])} rows, "
+                f"'{needed[0]}' {count}"
+            )
+    features = np.concatenate(
+        [
+            numbers(path, column, arrays[column]).reshape(count, -1)
+            for column in schema.features
+        ],
+        axis=1,
+    )
+    if features.shape[1] != schema.width:
+        raise DataError(
+            f"{path}: the features have {features.shape[1]} values per example, "
+            f"the model takes {schema.width}"
+        )
+    values = {}
+    for name, column in (schema.targets.items() if targets else []):
+        if name in schema.classes:
+            classes = schema.classes[name]
+            values[name] = class_indices(path, column, arrays[column], classes)
+        else:
+            values[name] = numbers(path, column, arrays[column]).reshape(count, -1)
+            if values[name].shape[1] != 1:
+                raise DataError(
+                    f"{path}: '{column}' has shape {arrays[column].shape}; "
+                    "a regression target is one number per example"
+                )
+    return features, values, arrays[group] if group else None
+
+
+def num_examples(data: Data) -> int:
+    inputs, _ = data
+    return len(next(iter(inputs.values())))
+
+
+def select(data, rows):
+    """The examples `rows` of `data`, however tuples and dicts nest its arrays."""
+    if isinstance(data, tuple):
+        return tuple(select(value, rows) for value in data)
+    if isinstance(data, dict):
+        return {name: select(value, rows) for name, value in data.items()}
+    return data[rows]
+
+
+def split(
+    data: Data, validation=0.1, test=0.1, seed=0, groups=None
+) -> tuple[Data, Data, Data]:
+    """Shuffle examples into train, validation and test parts.
+
+    With `groups` (one key per example, such as a patient id), the groups are
+    shuffled instead: all examples of a group land in the same part.
+    """
+    if groups is None:
+        keys = np.arange(num_examples(data))
+    else:
+        keys = np.unique(groups, return_inverse=True)[1].reshape(-1)
+    count = int(keys.max()) + 1 if len(keys) else 0
+    rank = np.random.default_rng(seed).permutation(count)[keys]
+    num_test, num_validation = math.ceil(count * test), math.ceil(count * validation)
+    return (
+        select(data, rank >= num_test + num_validation),
+        select(data, (rank >= num_test) & (rank < num_test + num_validation)),
+        select(data, rank < num_test),
+    )
+
+
+def make_synthetic_data(
+    num_examples, input_shape, seed=0, num_classes=TARGETS["label"]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Balanced classes of Gaussian points, each class around its own random mean.
+
+    Every class is equally likely, so chance accuracy is 1 / num_classes: where an
+    untrained model sits, and far below a trained one.
+    """
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(num_classes, size=num_examples)
+    means = rng.normal(size=(num_classes, *input_shape))
+    features = means[labels] + rng.normal(size=(num_examples, *input_shape))
+    return features.astype("float32"), {"label": labels.astype("int32")}
+
+
+def as_data(features: np.ndarray, targets: dict[str, np.ndarray]) -> Data:
+    """Examples as the model takes them."""
+    return {"features": features}, targets["label"]
+
+
+def as_targets(outputs: np.ndarray) -> dict[str, np.ndarray]:
+    """The model's predictions of each target."""
+    return {"label": outputs}
+
+
+def load_data(path, schema: Schema) -> Data:
+    """The examples of a file that follows `schema` (the training file's)."""
+    features, targets, _ = read_examples(path, schema)
+    return as_data(features, targets)
+
+
+def built_in_schema() -> Schema:
+    """The schema of the built-in data, and of `.npz` files in its layout."""
+    (width,) = ModelConfig().input_shape
+    classes = {name: list(range(count)) for name, count in TARGETS.items() if count}
+    return Schema(["features"], width, {name: name for name in TARGETS}, classes)
+
+
+def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
+    """Train, validation and test data, and the schema of their files.
+
+    From `config.data_path` (built-in data if None), split at random by example, or
+    by `config.group_column` (all rows of a group on one side); a
+    `config.validation_path` or `config.test_path` file replaces that part.
+    """
+    groups = None
+    if config.data_path is None:
+        if config.validation_path or config.test_path:
+            raise DataError(
+                "--validation-data and --test-data need --data: the built-in data "
+                "makes its own"
+            )
+        schema = built_in_schema()
+        features, targets = make_synthetic_data(
+            8192, ModelConfig().input_shape, seed=config.seed
+        )
+    else:
+        columns = parse_columns(config.columns)
+        schema = find_schema(
+            config.data_path, columns, config.features, config.group_column
+        )
+        features, targets, groups = read_examples(
+            config.data_path, schema, group=config.group_column
+        )
+    train_split, validation_split, test_split = split(
+        as_data(features, targets),
+        validation=0.0 if config.validation_path else 0.1,
+        test=0.0 if config.test_path else 0.1,
+        seed=config.seed,
+        groups=groups,
+    )
+    if config.validation_path:
+        validation_split = load_data(config.validation_path, schema)
+    if config.test_path:
+        test_split = load_data(config.test_path, schema)
+    return train_split, validation_split, test_split, schema

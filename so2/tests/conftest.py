@@ -1,0 +1,15 @@
+import pytest
+
+from so2.config import ModelConfig
+from so2.data import as_data, make_synthetic_data
+
+
+@pytest.fixture(scope="session")
+def config():
+    return ModelConfig()
+
+
+@pytest.fixture(scope="session")
+def batch(config):
+    """Examples as the model trains on them."""
+    return as_data(*make_synthetic_data(64, config.input_shape, seed=1))

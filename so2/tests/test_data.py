@@ -1,0 +1,228 @@
+import json
+
+import keras
+import numpy as np
+import pyarrow
+import pyarrow.csv
+import pyarrow.parquet
+import pytest
+
+from so2 import load_model
+from so2.config import ModelConfig, TrainConfig
+from so2.data import (
+    TARGETS,
+    DataError,
+    as_data,
+    find_schema,
+    load_splits,
+    make_synthetic_data,
+    read_examples,
+    split,
+)
+from so2.evaluate import evaluate
+from so2.model import adapt, build_model
+from so2.predict import predict
+from so2.train import main, train
+
+CLASSIFIED = [name for name, classes in TARGETS.items() if classes]
+
+
+def table(count=96, seed=1):
+    """Built-in examples as table columns: `x0`, `x1`, ... and one per target."""
+    features, targets = make_synthetic_data(count, ModelConfig().input_shape, seed=seed)
+    columns = {f"x{index}": column for index, column in enumerate(features.T)}
+    return columns | {name: values.reshape(count) for name, values in targets.items()}
+
+
+def write(columns, path):
+    """Write columns as the file format of `path`'s suffix; return the path."""
+    if path.suffix == ".npz":
+        np.savez(path, **columns)
+    elif path.suffix == ".csv":
+        pyarrow.csv.write_csv(pyarrow.table(columns), path)
+    else:
+        pyarrow.parquet.write_table(pyarrow.table(columns), path)
+    return path
+
+
+def test_synthetic_data_has_every_target():
+    features, targets = make_synthetic_data(3000, ModelConfig().input_shape)
+    assert features.shape == (3000, *ModelConfig().input_shape)
+    assert set(targets) == set(TARGETS)
+    for name, classes in TARGETS.items():
+        if classes:
+            assert set(np.unique(targets[name])) == set(range(classes))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".npz"])
+def test_tables_and_npz_read_back_the_same_examples(tmp_path, suffix):
+    columns = table()
+    path = write(columns, tmp_path / f"data{suffix}")
+    schema = find_schema(path, {}, None, None)
+    names = [name for name in columns if name not in TARGETS]
+    assert schema.features == names
+    assert schema.width == len(names)
+    features, targets, _ = read_examples(path, schema)
+    expected = np.stack([columns[name] for name in names], axis=1)
+    np.testing.assert_allclose(features, expected, rtol=1e-6)
+    for name in TARGETS:
+        np.testing.assert_allclose(targets[name].reshape(-1), columns[name], rtol=1e-6)
+
+
+def test_class_names_and_renamed_columns(tmp_path):
+    columns = table()
+    renamed = {}
+    for name in CLASSIFIED:
+        names = np.array([f"kind {index}" for index in range(TARGETS[name])])
+        renamed[name] = f"{name} column"
+        columns[renamed[name]] = names[columns.pop(name)]
+    path = write(columns, tmp_path / "named.csv")
+    schema = find_schema(path, renamed, "x1,x0", None)
+    assert schema.features == ["x1", "x0"]
+    _, targets, _ = read_examples(path, schema)
+    for name in CLASSIFIED:
+        found = sorted(set(columns[renamed[name]]))
+        assert schema.classes[name] == found
+        np.testing.assert_array_equal(
+            np.array(found)[targets[name]], columns[renamed[name]]
+        )
+
+
+def test_a_group_never_reaches_two_parts():
+    groups = np.arange(500) // 7  # 72 groups, of 7 rows but the last
+    data = ({"group": groups}, groups)
+    parts = split(data, validation=0.2, test=0.2, seed=3, groups=groups)
+    seen = [set(part[1].tolist()) for part in parts]
+    assert set.union(*seen) == set(groups.tolist())
+    assert not (seen[0] & seen[1] or seen[0] & seen[2] or seen[1] & seen[2])
+    assert all(len(part[1]) for part in parts)
+
+
+def test_held_out_files_replace_their_part(tmp_path):
+    train_path = write(table(200), tmp_path / "train.csv")
+    test_columns = table(30, seed=2)
+    test_path = write(test_columns, tmp_path / "test.csv")
+    config = TrainConfig(data_path=str(train_path), test_path=str(test_path))
+    train_split, validation_split, test_split, _ = load_splits(config)
+    assert len(train_split[0]["features"]) == 180
+    assert len(validation_split[0]["features"]) == 20
+    np.testing.assert_allclose(test_split[0]["features"][:, 0], test_columns["x0"])
+
+
+def test_the_saved_model_takes_raw_features(tmp_path):
+    features, targets = make_synthetic_data(256, ModelConfig().input_shape, seed=4)
+    raw = features * 1000.0 + 50.0  # far from unit scale
+    model = adapt(build_model(), as_data(raw, targets))
+    normalize = model.get_layer("normalize")
+    normalized = np.asarray(normalize(raw))
+    np.testing.assert_allclose(normalized.mean(axis=0), 0.0, atol=1e-3)
+    np.testing.assert_allclose(normalized.std(axis=0), 1.0, atol=1e-2)
+    model.save(tmp_path / "model.keras")
+    reloaded = load_model(tmp_path / "model.keras")
+    for reloaded_output, output in zip(
+        keras_outputs(reloaded.predict({"features": raw}, verbose=0)),
+        keras_outputs(model.predict({"features": raw}, verbose=0)),
+        strict=True,
+    ):
+        np.testing.assert_allclose(reloaded_output, output, rtol=1e-5, atol=1e-6)
+
+
+def keras_outputs(outputs):
+    """A model's outputs as a list, whether it has one or several."""
+    return list(outputs.values()) if isinstance(outputs, dict) else [outputs]
+
+
+def test_train_evaluate_and_predict_from_a_table(tmp_path):
+    columns = table(400)
+    for name in CLASSIFIED:
+        names = np.array([f"kind {index}" for index in range(TARGETS[name])])
+        columns[name] = names[columns[name]]
+    path = write(columns, tmp_path / "data.parquet")
+    run = tmp_path / "run"
+    config = TrainConfig(
+        data_path=str(path), epochs=1, steps_per_epoch=4, output_dir=str(run)
+    )
+    results = train(config)
+    schema = json.loads((run / "schema.json").read_text())
+    assert schema["width"] == len(columns) - len(TARGETS)
+    assert set(evaluate(run, path)) == set(results)
+    predictions = predict(run, path)
+    for name in TARGETS:
+        assert len(predictions[name]) == 400
+        if name in CLASSIFIED:
+            assert set(predictions[name]) <= set(columns[name])
+
+
+def nan_feature(columns):
+    columns["x1"][3] = np.nan
+    return columns
+
+
+def text_feature(columns):
+    columns["x1"] = np.array(["a"] * len(columns["x1"]))
+    return columns
+
+
+def no_target(columns):
+    del columns[next(iter(TARGETS))]
+    return columns
+
+
+@pytest.mark.parametrize(
+    ("break_it", "suffix", "message"),
+    [
+        (nan_feature, ".csv", "'x1' has NaN or infinite values in 1 rows"),
+        (text_feature, ".parquet", "'x1' holds .* values, not numbers"),
+        (no_target, ".csv", f"has no column '{next(iter(TARGETS))}'"),
+        (lambda columns: columns, ".npy", "numpy.savez"),
+        (lambda columns: {}, ".csv", "cannot read it as .csv"),
+    ],
+    ids=["nan", "text", "no-target", "npy", "empty"],
+)
+def test_bad_data_is_one_line_and_writes_nothing(tmp_path, break_it, suffix, message):
+    path = tmp_path / f"data{suffix}"
+    if suffix == ".npy":
+        np.save(path, np.zeros((4, 2)))
+    else:
+        write(break_it(table()), path)
+    with pytest.raises(DataError, match=message):
+        load_splits(TrainConfig(data_path=str(path)))
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--data", str(path), "--output-dir", str(run)])
+    assert str(exit_info.value).startswith("error: ")
+    assert "\n" not in str(exit_info.value)
+    assert not run.exists()
+
+
+def test_labels_the_model_cannot_take_are_explained(tmp_path):
+    name, classes = CLASSIFIED[0], TARGETS[CLASSIFIED[0]]
+    columns = table()
+    columns[name] = columns[name] + classes  # integers out of range
+    path = write(columns, tmp_path / "out_of_range.csv")
+    with pytest.raises(DataError, match="not among the model's classes"):
+        load_splits(TrainConfig(data_path=str(path)))
+    names = np.array([f"kind {index}" for index in range(classes + 1)])
+    columns[name] = names[np.arange(96) % (classes + 1)]
+    path = write(columns, tmp_path / "surplus.csv")
+    with pytest.raises(DataError, match=f"has {classes + 1} classes"):
+        load_splits(TrainConfig(data_path=str(path)))
+    columns[name] = np.linspace(0, 1, 96)
+    path = write(columns, tmp_path / "floats.csv")
+    with pytest.raises(DataError, match="labels are integer classes"):
+        load_splits(TrainConfig(data_path=str(path)))
+
+
+def example_rows(data):
+    """Each example as one row, its inputs and targets side by side, rows sorted."""
+    leaves = keras.tree.flatten(data)
+    rows = np.concatenate([np.reshape(leaf, (len(leaf), -1)) for leaf in leaves], 1)
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+def test_split_keeps_each_example_whole_and_once(batch):
+    parts = split(batch, validation=0.25, test=0.25, seed=0)
+    assert [len(example_rows(part)) for part in parts] == [32, 16, 16]
+    # Whole rows: every input and target of an example stays together.
+    merged = keras.tree.map_structure(lambda *arrays: np.concatenate(arrays), *parts)
+    np.testing.assert_array_equal(example_rows(merged), example_rows(batch))
