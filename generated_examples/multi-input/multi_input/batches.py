@@ -70,12 +70,17 @@ class ArrayBatches(keras.utils.PyDataset):
         return math.ceil(self.count / self.batch_size)
 
     def __getitem__(self, index: int) -> Data:
+        rows = self.rows(index)
+        return keras.tree.map_structure(lambda array: array[rows], self.part)
+
+    def rows(self, index: int) -> np.ndarray | slice:
+        """The rows of batch `index`."""
         start = index * self.batch_size
         if self.training:
             rows = self.shuffled_rows(start)
         else:
             rows = slice(start, start + self.batch_size)
-        return keras.tree.map_structure(lambda array: array[rows], self.part)
+        return rows
 
     def shuffled_rows(self, start: int) -> np.ndarray:
         """The rows of one batch of the endless stream of shuffled passes."""

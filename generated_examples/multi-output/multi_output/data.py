@@ -25,6 +25,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pyarrow
 import pyarrow.csv
 import pyarrow.parquet
 
@@ -41,29 +42,6 @@ class DataError(ValueError):
 
 
 FORMATS = ".npz, .csv or .parquet"
-
-
-@dataclasses.dataclass(frozen=True)
-class Schema:
-    """Where the model's data sits in a file, as found in the training file.
-
-    `features`: the columns (or `.npz` arrays) that make up the features, in order;
-    `width`: the values per example they add up to; `targets`: the column of each
-    target; `classes`: the classes of each classification target, by index.
-    Saved in the run directory, so that evaluate and predict read files alike.
-    """
-
-    features: list[str]
-    width: int
-    targets: dict[str, str]
-    classes: dict[str, list]
-
-    def save(self, path) -> None:
-        Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
-
-    @classmethod
-    def load(cls, path) -> "Schema":
-        return cls(**json.loads(Path(path).read_text()))
 
 
 def read_file(path) -> dict[str, np.ndarray]:
@@ -88,6 +66,8 @@ def read_file(path) -> dict[str, np.ndarray]:
             table = pyarrow.parquet.read_table(path)
     except (OSError, ValueError) as error:  # pyarrow's parse errors are ValueErrors
         reason = str(error).strip().splitlines()[0]
+        if "allow_pickle" in reason:  # numpy will not unpickle object arrays
+            reason = "it holds object arrays; save text as str arrays instead"
         raise DataError(f"{path}: cannot read it as {suffix}: {reason}") from None
     return {name: table[name].to_numpy() for name in table.column_names}
 
@@ -138,6 +118,44 @@ def labels(path, name: str, array: np.ndarray) -> np.ndarray:
             "from 0 or class names"
         )
     return values
+
+
+def write_file(columns: dict[str, np.ndarray], path) -> None:
+    """Write named columns to a `.csv`, `.parquet` or `.npz` file, by its suffix."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        np.savez(path, **columns)
+    elif path.suffix == ".csv":
+        pyarrow.csv.write_csv(pyarrow.table(columns), path)
+    else:
+        pyarrow.parquet.write_table(pyarrow.table(columns), path)
+
+
+@dataclasses.dataclass(frozen=True)
+class Schema:
+    """Where the model's data sits in a file, as found in the training file.
+
+    `features`: the columns (or `.npz` arrays) that make up the features, in order;
+    `width`: the values per example they add up to; `targets`: the column of each
+    target; `classes`: the classes of each classification target, by index.
+    Saved in the run directory, so that evaluate and predict read files alike.
+    """
+
+    features: list[str]
+    width: int
+    targets: dict[str, str]
+    classes: dict[str, list]
+
+    @property
+    def input_shape(self) -> tuple[int]:
+        return (self.width,)
+
+    def save(self, path) -> None:
+        Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path) -> "Schema":
+        return cls(**json.loads(Path(path).read_text()))
 
 
 def class_names(path, name: str, array: np.ndarray, num_classes: int) -> list:

@@ -11,11 +11,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pyarrow
-import pyarrow.csv
-import pyarrow.parquet
 
-from parallel.data import DataError, as_targets, read_examples
+from parallel.data import DataError, as_targets, read_examples, write_file
 from parallel.evaluate import trained_model
 
 
@@ -39,17 +36,6 @@ def predict(run_dir, data_path, batch_size: int = 256) -> dict[str, np.ndarray]:
     return columns
 
 
-def write(columns: dict[str, np.ndarray], path) -> None:
-    """Write the columns to a `.csv`, `.parquet` or `.npz` file, by its suffix."""
-    path = Path(path)
-    if path.suffix == ".npz":
-        np.savez(path, **columns)
-    elif path.suffix == ".csv":
-        pyarrow.csv.write_csv(pyarrow.table(columns), path)
-    else:
-        pyarrow.parquet.write_table(pyarrow.table(columns), path)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m parallel.predict",
@@ -67,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--out {args.out}: name a .csv, .parquet or .npz file")
     try:
         columns = predict(args.run_dir, args.data)
-        write(columns, args.out)
+        write_file(columns, args.out)
     except DataError as error:
         sys.exit(f"error: {error}")
     rows = len(next(iter(columns.values())))

@@ -36,10 +36,31 @@ class TrainConfig:
         1.0,
         "contrastive margin: different pairs are pushed this far apart",
     )
+    split_by: str = flag(
+        "item",
+        "split items by item, or by class (validation and test classes unseen)",
+        choices=("item", "class"),
+    )
     data_path: str | None = flag(
         None,
-        "your own .npz data (format: see data.py); built-in data if unset",
+        "your own data: .csv, .parquet or .npz (see data.py); built-in data if unset",
         flag="--data",
+    )
+    validation_path: str | None = flag(
+        None,
+        "held-out validation data (same columns); split off --data if unset",
+        flag="--validation-data",
+    )
+    test_path: str | None = flag(
+        None,
+        "held-out test data (same columns); split off --data if unset",
+        flag="--test-data",
+    )
+    columns: str | None = flag(
+        None, "the column of each target, if not named after it: TARGET=COLUMN,..."
+    )
+    features: str | None = flag(
+        None, "the feature columns, comma-separated; all but the targets if unset"
     )
     output_dir: str = flag("runs/latest", "where the run writes its model and logs")
     steps_per_epoch: int | None = flag(

@@ -22,3 +22,20 @@ class DistanceAccuracy(keras.metrics.MeanMetricWrapper):
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}
+
+
+@keras.saving.register_keras_serializable(package="siamese")
+class DistanceAUC(keras.metrics.AUC):
+    """ROC AUC of a distance: how well it ranks same pairs before different ones.
+
+    Keras's AUC reads scores in [0, 1] where higher means "same"; exp(-distance) is
+    one, in the same order as the distance, so the area is the distance's own.
+    """
+
+    def __init__(self, num_thresholds=1000, name="roc_auc", dtype=None, **kwargs):
+        super().__init__(
+            num_thresholds=num_thresholds, name=name, dtype=dtype, **kwargs
+        )
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        super().update_state(y_true, keras.ops.exp(-y_pred), sample_weight)

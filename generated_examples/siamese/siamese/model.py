@@ -1,17 +1,20 @@
 """The siamese network: one encoder instance embeds both inputs of a pair."""
 
 import keras
+import numpy as np
 
 from siamese.config import ModelConfig, TrainConfig
+from siamese.data import Data
 from siamese.layers import EuclideanDistance
 from siamese.losses import ContrastiveLoss
-from siamese.metrics import DistanceAccuracy
+from siamese.metrics import DistanceAccuracy, DistanceAUC
 
 
 def build_encoder(config: ModelConfig) -> keras.Model:
     """Map one input to its embedding."""
     inputs = keras.Input(shape=config.input_shape, name="item")
-    x = inputs
+    # Raw items in, each feature (or channel) scaled by statistics that `adapt` sets.
+    x = keras.layers.Normalization(name="normalize")(inputs)
     for _ in range(config.encoder_depth):
         x = keras.layers.Dense(config.encoder_width, activation="relu")(x)
     # No bias: it would cancel out in the difference of the two embeddings.
@@ -34,14 +37,72 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
     return keras.Model({"left": left, "right": right}, distance, name="siamese")
 
 
+def adapt(model: keras.Model, data: Data) -> keras.Model:
+    """Fit the encoder's Normalization layer to the training items; return the model.
+
+    It learns each feature's (or channel's) mean and variance, so that the saved
+    model takes raw items.
+    """
+    inputs, _ = data
+    items = inputs.get("items")
+    if items is None:  # a pair file: both sides
+        items = np.concatenate([inputs["left"], inputs["right"]])
+    model.get_layer("encoder").get_layer("normalize").adapt(items)
+    return model
+
+
+def choose_threshold(model: keras.Model, pairs: Data, batch_size: int = 256) -> float:
+    """The distance below which the most `pairs` are called right as "same"."""
+    inputs, same = pairs
+    scores = model.predict(inputs, batch_size=batch_size, verbose=0).reshape(-1)
+    order = np.argsort(scores)
+    scores, same = scores[order], same[order]
+    # Calling the k lowest "same": right are the same pairs among them and the
+    # different pairs after them, for k = 0 .. n.
+    same_below = np.concatenate([[0.0], np.cumsum(same)])
+    different_above = (1 - same).sum() - np.concatenate([[0.0], np.cumsum(1 - same)])
+    k = int(np.argmax(same_below + different_above))
+    edges = np.concatenate([[scores[0] - 1.0], scores, [scores[-1] + 1.0]])
+    cut = float((edges[k] + edges[k + 1]) / 2)  # halfway between neighbours
+    return cut
+
+
+def pair_metrics(
+    config: TrainConfig, threshold: float | None = None
+) -> list[keras.metrics.Metric]:
+    """Pair accuracy and ROC AUC; pairs closer than `threshold` are called "same".
+
+    The threshold is half the margin until `choose_threshold` has seen the
+    validation pairs.
+    """
+    if threshold is None:
+        threshold = config.margin / 2
+    return [DistanceAccuracy(threshold=threshold), DistanceAUC()]
+
+
 def compile_model(model: keras.Model, config: TrainConfig | None = None) -> keras.Model:
-    """Attach the optimizer, the loss and the pair accuracy metric."""
+    """Attach the optimizer, the loss, the pair accuracy and the ROC AUC."""
     config = config or TrainConfig()
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss=ContrastiveLoss(margin=config.margin),
-        # Pairs closer than half the margin are called "same".
-        metrics=[DistanceAccuracy(threshold=config.margin / 2)],
+        metrics=pair_metrics(config),
+        steps_per_execution=config.steps_per_execution,
+    )
+    return model
+
+
+def set_threshold(
+    model: keras.Model, threshold: float, config: TrainConfig
+) -> keras.Model:
+    """Recompile a trained model to call pairs "same" by `threshold`.
+
+    The optimizer and its state stay, so that the saved model loads whole.
+    """
+    model.compile(
+        optimizer=model.optimizer,
+        loss=model.loss,
+        metrics=pair_metrics(config, threshold),
         steps_per_execution=config.steps_per_execution,
     )
     return model

@@ -17,7 +17,14 @@ import keras
 from siamese.batches import batches
 from siamese.config import ModelConfig, TrainConfig
 from siamese.data import DataError, load_splits, num_examples
-from siamese.model import build_model, compile_model
+from siamese.model import (
+    adapt,
+    build_model,
+    choose_threshold,
+    compile_model,
+    set_threshold,
+)
+from siamese.pairs import training_batches
 
 
 def make_callbacks(
@@ -51,18 +58,24 @@ def train(config: TrainConfig) -> dict[str, float]:
 
     Writes to `config.output_dir`: `best.keras` (best validation loss),
     `history.csv` (one row per epoch), `logs/` (TensorBoard, on TensorFlow),
+    `schema.json` (the data's columns and the "same" threshold, for evaluate and
+    predict), `encoder.keras` (the encoder alone, to embed items)
     and `metrics.json`.
     """
     keras.utils.set_random_seed(config.seed)
-    train_split, validation_split, test_split = load_splits(
-        config.data_path, config.seed
+    train_split, validation_split, test_split, schema = load_splits(config)
+    # The model takes items of the data's shape (of a table: as many features).
+    model_config = dataclasses.replace(
+        ModelConfig(), input_shape=tuple(schema.input_shape)
     )
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    schema.save(output_dir / "schema.json")
     batches_per_epoch = math.ceil(num_examples(train_split) / config.batch_size)
-    model = compile_model(build_model(ModelConfig()), config)
+    model = build_model(model_config)
+    model = compile_model(adapt(model, train_split), config)
     model.fit(
-        batches(train_split, config.batch_size, training=True, seed=config.seed),
+        training_batches(train_split, config.batch_size, seed=config.seed),
         validation_data=batches(validation_split, config.batch_size),
         epochs=config.epochs,
         steps_per_epoch=config.steps_per_epoch or batches_per_epoch,
@@ -70,6 +83,13 @@ def train(config: TrainConfig) -> dict[str, float]:
         callbacks=make_callbacks(output_dir, config),
         verbose=2,
     )
+    # From here on "same" is what calls the validation pairs best, in the saved model
+    # (its pair accuracy metric) and in schema.json (for predict).
+    threshold = choose_threshold(model, validation_split, config.batch_size)
+    model = set_threshold(model, threshold, config)
+    model.save(output_dir / "best.keras")
+    model.get_layer("encoder").save(output_dir / "encoder.keras")
+    dataclasses.replace(schema, threshold=threshold).save(output_dir / "schema.json")
     results = model.evaluate(
         batches(test_split, config.batch_size),
         return_dict=True,

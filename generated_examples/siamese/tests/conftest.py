@@ -1,7 +1,7 @@
 import pytest
 
 from siamese.config import ModelConfig
-from siamese.data import make_synthetic_pairs
+from siamese.data import draw_pairs, make_synthetic_items
 
 
 @pytest.fixture(scope="session")
@@ -11,4 +11,6 @@ def config():
 
 @pytest.fixture(scope="session")
 def batch(config):
-    return make_synthetic_pairs(64, config.input_shape, seed=1)
+    """64 pairs, as the model trains on them."""
+    items = make_synthetic_items(64, config.input_shape, seed=1)
+    return draw_pairs(items, pairs_per_item=1, seed=1)
