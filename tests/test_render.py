@@ -111,9 +111,9 @@ TABLES = {"evaluate", "predict"}
 @pytest.mark.parametrize(
     ("flags", "extra"),
     [
-        (("--loss", "contrastive"), {"layers", "losses", "metrics"}),
-        (("--loss", "binary_crossentropy"), {"layers"}),
-        # Tables in: evaluate and predict (parallel and multi-output so far).
+        (("--loss", "contrastive"), {"layers", "losses", "metrics", "pairs", *TABLES}),
+        (("--loss", "binary_crossentropy"), {"layers", "pairs", *TABLES}),
+        # Files in: evaluate and predict (siamese, parallel and multi-output so far).
         (("parallel",), TABLES),
         (("parallel", "--merge", "weighted_average"), {"layers", *TABLES}),
         (("parallel", "--shared-weights", "--branches", "4"), {"layers", *TABLES}),

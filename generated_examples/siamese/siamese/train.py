@@ -83,13 +83,14 @@ def train(config: TrainConfig) -> dict[str, float]:
         callbacks=make_callbacks(output_dir, config),
         verbose=2,
     )
-    # From here on "same" is what calls the validation pairs best, in the saved model
-    # (its pair accuracy metric) and in schema.json (for predict).
+    # "Same" from here on: what calls the validation pairs best, in the saved
+    # model (its pair accuracy) and in schema.json (for predict).
     threshold = choose_threshold(model, validation_split, config.batch_size)
     model = set_threshold(model, threshold, config)
     model.save(output_dir / "best.keras")
     model.get_layer("encoder").save(output_dir / "encoder.keras")
-    dataclasses.replace(schema, threshold=threshold).save(output_dir / "schema.json")
+    schema = dataclasses.replace(schema, threshold=threshold)
+    schema.save(output_dir / "schema.json")
     results = model.evaluate(
         batches(test_split, config.batch_size),
         return_dict=True,
