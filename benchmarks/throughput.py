@@ -54,7 +54,10 @@ def default_pythons() -> dict[str, str]:
         if importlib.util.find_spec(backend) is not None:
             pythons[backend] = sys.executable
             continue
-        built = sorted((ROOT / ".test-envs").glob(f"{backend}-*/bin/python"))
+        built = sorted(
+            (ROOT / ".test-envs").glob(f"{backend}-*/bin/python"),
+            key=lambda python: python.stat().st_mtime,  # the newest build
+        )
         if built:
             pythons[backend] = str(built[-1])
     return pythons

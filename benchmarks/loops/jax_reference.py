@@ -22,8 +22,11 @@ epochs, seed, examples, batch_size = map(int, sys.argv[2:6])
 configs = importlib.import_module(f"{package}.config")
 data = importlib.import_module(f"{package}.data")
 model, train_config = configs.ModelConfig(), configs.TrainConfig()
-pairs = data.make_synthetic_pairs(examples, model.input_shape, seed=seed)
-train, _, test = data.split(pairs, seed=seed)
+# The same items; pairs drawn from them once (the project draws them every batch).
+items = data.make_synthetic_items(examples, model.input_shape, seed=seed)
+train_items, _, test_items = data.split(items, seed=seed)
+train = data.draw_pairs(train_items, pairs_per_item=1, seed=seed)
+test = data.draw_pairs(test_items, pairs_per_item=1, seed=seed)
 
 widths = [model.input_shape[-1]] + [model.encoder_width] * model.encoder_depth
 key = jax.random.PRNGKey(seed)

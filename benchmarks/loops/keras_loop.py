@@ -1,12 +1,13 @@
 """One training run of a generated project, in a fresh process on KERAS_BACKEND.
 
-    python keras_loop.py PACKAGE STYLE EPOCHS SEED EXAMPLES BATCH_SIZE
+    python keras_loop.py PACKAGE STYLE EPOCHS SEED EXAMPLES BATCH_SIZE [DATA_FILE]
 
-STYLE `generated` is the project's own loop (`batches.py`, the backend's default
-steps per compiled call); `seed` is `model.fit` on numpy arrays, one batch per call.
-EXAMPLES synthetic examples for siamese and parallel; 0 takes the project's built-in
-data (`load_splits`), for any pattern. Prints JSON: steady-state samples/s (epoch 1
-left out), test loss, steps per call.
+STYLE `generated` is the project's own loop (`batches.py`, or `pairs.py` for siamese
+items; the backend's default steps per compiled call); `seed` is `model.fit` on
+numpy arrays, one batch per call. EXAMPLES synthetic examples for siamese and
+parallel; 0 takes the project's own `load_splits`: its built-in data, or DATA_FILE.
+Prints JSON: steady-state samples/s (epoch 1 left out), test loss, steps per call,
+and the seconds `load_splits` took.
 """
 
 import dataclasses
@@ -20,30 +21,54 @@ import keras
 
 package, style = sys.argv[1], sys.argv[2]
 epochs, seed, examples, batch_size = map(int, sys.argv[3:7])
+data_file = sys.argv[7] if len(sys.argv) > 7 else None
 batches = importlib.import_module(f"{package}.batches").batches
 configs = importlib.import_module(f"{package}.config")
 data = importlib.import_module(f"{package}.data")
 model_module = importlib.import_module(f"{package}.model")
+reads_files = hasattr(data, "read_file")  # load_splits(config), with a schema
 
 keras.utils.set_random_seed(seed)
 model_config = configs.ModelConfig()
-config = dataclasses.replace(configs.TrainConfig(), batch_size=batch_size)
+config = dataclasses.replace(
+    configs.TrainConfig(), batch_size=batch_size, seed=seed, data_path=data_file
+)
 if style == "seed":
     config = dataclasses.replace(config, steps_per_execution=1)
-if not examples:
+start = time.perf_counter()
+if not examples and reads_files:
+    train, _, test, schema = data.load_splits(config)
+    shape = tuple(schema.input_shape)
+    model_config = dataclasses.replace(model_config, input_shape=shape)
+elif not examples:
     train, _, test = data.load_splits(seed=seed)
-elif hasattr(data, "make_synthetic_pairs"):  # siamese
-    shape = model_config.input_shape
-    everything = data.make_synthetic_pairs(examples, shape, seed=seed)
-    train, _, test = data.split(everything, seed=seed)
+elif hasattr(data, "make_synthetic_items"):  # siamese: items, pairs drawn from them
+    items = data.make_synthetic_items(examples, model_config.input_shape, seed=seed)
+    train, _, test_items = data.split(items, seed=seed)
+    test = data.draw_pairs(test_items, pairs_per_item=1, seed=seed)
 else:  # parallel
-    shape, classes = model_config.input_shape, model_config.num_classes
-    everything = data.make_synthetic_data(examples, shape, classes, seed=seed)
-    train, _, test = data.split(everything, seed=seed)
-model = model_module.compile_model(model_module.build_model(model_config), config)
+    shape = model_config.input_shape
+    train, _, test = data.split(
+        data.as_data(*data.make_synthetic_data(examples, shape, seed=seed)), seed=seed
+    )
+load_seconds = time.perf_counter() - start
+pairs_from_items = "items" in train[0]
+if style == "seed" and pairs_from_items:  # numpy arrays: pairs drawn once
+    train = data.draw_pairs(train, pairs_per_item=1, seed=seed)
+model = model_module.build_model(model_config)
+if reads_files:
+    model = model_module.adapt(model, train)
+model = model_module.compile_model(model, config)
 steps = math.ceil(data.num_examples(train) / config.batch_size)
 if style == "seed":
     fit = {"x": train[0], "y": train[1], "batch_size": config.batch_size}
+elif pairs_from_items:
+    training_batches = importlib.import_module(f"{package}.pairs").training_batches
+    fit = {
+        "x": training_batches(train, config.batch_size, seed=seed),
+        "steps_per_epoch": steps,
+        "shuffle": False,
+    }
 else:
     fit = {
         "x": batches(train, config.batch_size, training=True, seed=seed),
@@ -73,5 +98,6 @@ result = {
     "samples_per_s": samples * (epochs - 1) / sum(times[1:]),
     "test_loss": loss,
     "steps_per_execution": config.steps_per_execution,
+    "load_seconds": load_seconds,
 }
 print(json.dumps(result))

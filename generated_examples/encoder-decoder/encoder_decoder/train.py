@@ -19,6 +19,11 @@ from encoder_decoder.config import ModelConfig, TrainConfig
 from encoder_decoder.data import DataError, load_splits, num_examples
 from encoder_decoder.model import build_model, compile_model
 
+# An epoch is one pass over the training data, but at least this many batches: a
+# small dataset then trains long enough, and early stopping still ends the run
+# when the validation loss stops improving.
+MIN_BATCHES_PER_EPOCH = 100
+
 
 def make_callbacks(
     output_dir: Path, config: TrainConfig
@@ -59,7 +64,9 @@ def train(config: TrainConfig) -> dict[str, float]:
     )
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    batches_per_epoch = math.ceil(num_examples(train_split) / config.batch_size)
+    batches_per_epoch = max(
+        math.ceil(num_examples(train_split) / config.batch_size), MIN_BATCHES_PER_EPOCH
+    )
     model = compile_model(build_model(ModelConfig()), config)
     model.fit(
         batches(train_split, config.batch_size, training=True, seed=config.seed),

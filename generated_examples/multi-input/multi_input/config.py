@@ -43,7 +43,7 @@ class TrainConfig:
     )
     output_dir: str = flag("runs/latest", "where the run writes its model and logs")
     steps_per_epoch: int | None = flag(
-        None, "cap on batches per epoch, for quick runs; all data if unset"
+        None, "batches per epoch; one pass over the data, at least 100, if unset"
     )
     patience: int = flag(5, "epochs without validation improvement before stopping")
     seed: int = flag(1337, "seed of the weights, the split and the shuffling")

@@ -6,6 +6,7 @@ Each head is an output named after it; losses, loss weights and metrics are give
 """
 
 import keras
+import numpy as np
 
 from multi_output.config import HEADS, LOSS_WEIGHTS, ModelConfig, TrainConfig
 from multi_output.data import Data
@@ -66,11 +67,24 @@ def adapt(model: keras.Model, data: Data) -> keras.Model:
     targets' units.
     """
     inputs, targets = data
-    model.get_layer("normalize").adapt(inputs["features"])
+    fit_normalization(model.get_layer("normalize"), inputs["features"])
     for name, classes in HEADS.items():
         if not classes:
-            model.get_layer(name).adapt(targets[name])
+            fit_normalization(model.get_layer(name), targets[name])
     return model
+
+
+def fit_normalization(layer: keras.layers.Normalization, values: np.ndarray) -> None:
+    """Adapt `layer` to the training `values`; a feature constant in them is centred.
+
+    The layer divides by each feature's standard deviation. For a feature that never
+    varies in the training data that is 0 (Keras takes 1e-7), and any other value
+    met later would be blown up ten million times: its variance is set to 1 instead.
+    """
+    layer.adapt(values)
+    variance = keras.ops.convert_to_numpy(layer.adapt_variance)
+    layer.adapt_variance.assign(np.where(variance > 1e-10, variance, 1.0))
+    layer.finalize_state()
 
 
 def scaled_loss_weights(

@@ -112,11 +112,16 @@ def test_held_out_files_replace_their_part(tmp_path):
 def test_the_saved_model_takes_raw_features(tmp_path):
     features, targets = make_synthetic_data(256, ModelConfig().input_shape, seed=4)
     raw = features * 1000.0 + 50.0  # far from unit scale
+    raw[:, 0] = 7.0  # a feature that never varies in training
     model = adapt(build_model(), as_data(raw, targets))
     normalize = model.get_layer("normalize")
-    normalized = np.asarray(normalize(raw))
+    normalized = keras.ops.convert_to_numpy(normalize(raw))
     np.testing.assert_allclose(normalized.mean(axis=0), 0.0, atol=1e-3)
-    np.testing.assert_allclose(normalized.std(axis=0), 1.0, atol=1e-2)
+    np.testing.assert_allclose(normalized[:, 1:].std(axis=0), 1.0, atol=1e-2)
+    # Met later with another value, the constant feature is centred, not blown up.
+    changed = raw[:1].copy()
+    changed[0, 0] = 8.0
+    assert keras.ops.convert_to_numpy(normalize(changed))[0, 0] == pytest.approx(1.0)
     model.save(tmp_path / "model.keras")
     reloaded = load_model(tmp_path / "model.keras")
     for reloaded_output, output in zip(

@@ -1,6 +1,7 @@
 """A classifier whose parallel branches read one input and merge into one head."""
 
 import keras
+import numpy as np
 
 from parallel.config import ModelConfig, TrainConfig
 from parallel.data import Data
@@ -59,5 +60,18 @@ def adapt(model: keras.Model, data: Data) -> keras.Model:
     takes raw features.
     """
     inputs, _ = data
-    model.get_layer("normalize").adapt(inputs["features"])
+    fit_normalization(model.get_layer("normalize"), inputs["features"])
     return model
+
+
+def fit_normalization(layer: keras.layers.Normalization, values: np.ndarray) -> None:
+    """Adapt `layer` to the training `values`; a feature constant in them is centred.
+
+    The layer divides by each feature's standard deviation. For a feature that never
+    varies in the training data that is 0 (Keras takes 1e-7), and any other value
+    met later would be blown up ten million times: its variance is set to 1 instead.
+    """
+    layer.adapt(values)
+    variance = keras.ops.convert_to_numpy(layer.adapt_variance)
+    layer.adapt_variance.assign(np.where(variance > 1e-10, variance, 1.0))
+    layer.finalize_state()

@@ -47,8 +47,21 @@ def adapt(model: keras.Model, data: Data) -> keras.Model:
     items = inputs.get("items")
     if items is None:  # a pair file: both sides
         items = np.concatenate([inputs["left"], inputs["right"]])
-    model.get_layer("encoder").get_layer("normalize").adapt(items)
+    fit_normalization(model.get_layer("encoder").get_layer("normalize"), items)
     return model
+
+
+def fit_normalization(layer: keras.layers.Normalization, values: np.ndarray) -> None:
+    """Adapt `layer` to the training `values`; a feature constant in them is centred.
+
+    The layer divides by each feature's standard deviation. For a feature that never
+    varies in the training data that is 0 (Keras takes 1e-7), and any other value
+    met later would be blown up ten million times: its variance is set to 1 instead.
+    """
+    layer.adapt(values)
+    variance = keras.ops.convert_to_numpy(layer.adapt_variance)
+    layer.adapt_variance.assign(np.where(variance > 1e-10, variance, 1.0))
+    layer.finalize_state()
 
 
 def choose_threshold(model: keras.Model, pairs: Data, batch_size: int = 256) -> float:

@@ -26,6 +26,11 @@ from siamese.model import (
 )
 from siamese.pairs import training_batches
 
+# An epoch is one pass over the training data, but at least this many batches: a
+# small dataset then trains long enough, and early stopping still ends the run
+# when the validation loss stops improving.
+MIN_BATCHES_PER_EPOCH = 100
+
 
 def make_callbacks(
     output_dir: Path, config: TrainConfig
@@ -71,7 +76,9 @@ def train(config: TrainConfig) -> dict[str, float]:
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     schema.save(output_dir / "schema.json")
-    batches_per_epoch = math.ceil(num_examples(train_split) / config.batch_size)
+    batches_per_epoch = max(
+        math.ceil(num_examples(train_split) / config.batch_size), MIN_BATCHES_PER_EPOCH
+    )
     model = build_model(model_config)
     model = compile_model(adapt(model, train_split), config)
     model.fit(
