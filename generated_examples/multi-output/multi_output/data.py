@@ -5,7 +5,7 @@ per example, with one column per head:
 
     score  numbers, in your units
     category  integers 0..2 or up to 3 class names
-    features  every other column (or --features a,b,c): numbers, no NaN
+    features  every other column (or --features a,b,c): numbers or text categories
 
     python -m multi_output.train \\
         --data houses.csv --columns score=price
@@ -137,7 +137,8 @@ class Schema:
 
     `features`: the columns (or `.npz` arrays) that make up the features, in order;
     `width`: the values per example they add up to; `targets`: the column of each
-    target; `classes`: the classes of each classification target, by index.
+    target; `classes`: the classes of each classification target, by index;
+    `categories`: those of each text feature column, one-hot encoded.
     Saved in the run directory, so that evaluate and predict read files alike.
     """
 
@@ -145,6 +146,7 @@ class Schema:
     width: int
     targets: dict[str, str]
     classes: dict[str, list]
+    categories: dict[str, list] = dataclasses.field(default_factory=dict)
 
     @property
     def input_shape(self) -> tuple[int]:
@@ -186,6 +188,20 @@ def class_indices(path, name: str, array: np.ndarray, classes: list) -> np.ndarr
     return np.array([index[value] for value in found.tolist()], "int32")[inverse]
 
 
+def one_hot(path, name: str, array: np.ndarray, categories: list) -> np.ndarray:
+    """A text column as one 0/1 column per category of the training file.
+
+    A value the training file did not have is all zeros: the model has not seen it.
+    """
+    found, inverse = np.unique(labels(path, name, array), return_inverse=True)
+    index = {value: position for position, value in enumerate(categories)}
+    codes = np.array([index.get(value, -1) for value in found.tolist()])[inverse]
+    encoded = np.zeros((len(codes), len(categories)), "float32")
+    known = np.flatnonzero(codes >= 0)
+    encoded[known, codes[known]] = 1.0
+    return encoded
+
+
 def parse_columns(text: str | None) -> dict[str, str]:
     """`--columns label=species,...` as {target: column}."""
     pairs = [pair.partition("=") for pair in (text or "").split(",") if pair.strip()]
@@ -220,13 +236,26 @@ def find_schema(
             )
     if not feature_columns:
         raise DataError(f"{path} has no feature columns besides the targets")
-    width = sum(int(np.prod(arrays[column].shape[1:])) for column in feature_columns)
+    # Text columns are categories: one 0/1 feature for each value found here.
+    categories = {
+        column: sorted(set(labels(path, column, arrays[column]).tolist()))
+        for column in feature_columns
+        if arrays[column].dtype.kind in "OUS"
+    }
+    width = sum(
+        (
+            len(categories[column])
+            if column in categories
+            else int(np.prod(arrays[column].shape[1:]))
+        )
+        for column in feature_columns
+    )
     classes = {
         name: class_names(path, targets[name], arrays[targets[name]], num_classes)
         for name, num_classes in TARGETS.items()
         if num_classes
     }
-    return Schema(feature_columns, width, targets, classes)
+    return Schema(feature_columns, width, targets, classes, categories)
 
 
 def read_examples(
@@ -256,7 +285,11 @@ def read_examples(
             )
     features = np.concatenate(
         [
-            numbers(path, column, arrays[column]).reshape(count, -1)
+            (
+                one_hot(path, column, arrays[column], schema.categories[column])
+                if column in schema.categories
+                else numbers(path, column, arrays[column]).reshape(count, -1)
+            )
             for column in schema.features
         ],
         axis=1,

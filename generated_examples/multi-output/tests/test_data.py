@@ -88,6 +88,21 @@ def test_class_names_and_renamed_columns(tmp_path):
         )
 
 
+def test_text_features_are_one_hot_categories(tmp_path):
+    columns = table()
+    columns["colour"] = np.array(["red", "green", "blue"] * 32, dtype=object)
+    path = write(columns, tmp_path / "colours.parquet")
+    schema = find_schema(path, {}, None, None)
+    assert schema.categories == {"colour": ["blue", "green", "red"]}
+    assert schema.width == len(columns) - len(TARGETS) - 1 + 3
+    features, _, _ = read_examples(path, schema)
+    np.testing.assert_array_equal(features[:3, -3:], [[0, 0, 1], [0, 1, 0], [1, 0, 0]])
+    # A colour the training file did not have: all zeros, the model has not seen it.
+    columns["colour"] = np.array(["purple"] * 96, dtype=object)
+    features, _, _ = read_examples(write(columns, tmp_path / "new.csv"), schema)
+    assert not features[:, -3:].any()
+
+
 def test_a_group_never_reaches_two_parts():
     groups = np.arange(500) // 7  # 72 groups, of 7 rows but the last
     data = ({"group": groups}, groups)
@@ -163,11 +178,6 @@ def nan_feature(columns):
     return columns
 
 
-def text_feature(columns):
-    columns["x1"] = np.array(["a"] * len(columns["x1"]))
-    return columns
-
-
 def no_target(columns):
     del columns[next(iter(TARGETS))]
     return columns
@@ -177,12 +187,12 @@ def no_target(columns):
     ("break_it", "suffix", "message"),
     [
         (nan_feature, ".csv", "'x1' has NaN or infinite values in 1 rows"),
-        (text_feature, ".parquet", "'x1' holds .* values, not numbers"),
+        (no_target, ".parquet", f"has no column '{next(iter(TARGETS))}'"),
         (no_target, ".csv", f"has no column '{next(iter(TARGETS))}'"),
         (lambda columns: columns, ".npy", "numpy.savez"),
         (lambda columns: {}, ".csv", "cannot read it as .csv"),
     ],
-    ids=["nan", "text", "no-target", "npy", "empty"],
+    ids=["nan", "no-target-parquet", "no-target-csv", "npy", "empty"],
 )
 def test_bad_data_is_one_line_and_writes_nothing(tmp_path, break_it, suffix, message):
     path = tmp_path / f"data{suffix}"
