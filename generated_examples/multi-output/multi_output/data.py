@@ -20,6 +20,7 @@ numbers in their units (it trains on them standardized).
 """
 
 import dataclasses
+import functools
 import json
 import math
 from pathlib import Path
@@ -49,6 +50,13 @@ def read_file(path) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path} does not exist; pass a {FORMATS} file (see data.py)")
+    # `train` reads its file twice (its schema, then its examples): parse it once.
+    return read_arrays(path, path.stat().st_mtime_ns, path.stat().st_size)
+
+
+@functools.lru_cache(maxsize=1)
+def read_arrays(path: Path, modified: int, size: int) -> dict[str, np.ndarray]:
+    """`read_file` of a file as it was at time `modified`, with `size` bytes."""
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".csv", ".parquet"):
         hint = "; numpy.savez(...) saves named arrays" if suffix == ".npy" else ""
