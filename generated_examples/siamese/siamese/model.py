@@ -80,16 +80,21 @@ def choose_threshold(model: keras.Model, pairs: Data, batch_size: int = 256) -> 
     return cut
 
 
+def default_threshold(config: TrainConfig) -> float:
+    """The "same" threshold before any validation pair is seen: half the margin."""
+    return config.margin / 2
+
+
 def pair_metrics(
     config: TrainConfig, threshold: float | None = None
 ) -> list[keras.metrics.Metric]:
     """Pair accuracy and ROC AUC; pairs closer than `threshold` are called "same".
 
-    The threshold is half the margin until `choose_threshold` has seen the
+    The threshold is `default_threshold` until `choose_threshold` has seen the
     validation pairs.
     """
     if threshold is None:
-        threshold = config.margin / 2
+        threshold = default_threshold(config)
     return [DistanceAccuracy(threshold=threshold), DistanceAUC()]
 
 
