@@ -10,20 +10,32 @@ class PairBatches(ArrayBatches):
     """An endless stream of training pairs drawn from labelled items.
 
     Each pass over the items makes every item, in a new order, the left item of a
-    pair; its partner is drawn for every batch, of its class or of another, half and
-    half, so that the pairs change from epoch to epoch.
+    pair, and draws it a new partner, of its class or of another, half and half:
+    the pairs change from epoch to epoch. A pass's partners are drawn at once,
+    so that a batch costs only its slicing.
     """
 
     def __init__(self, items: Data, batch_size: int, seed: int = 0, **options):
         super().__init__(items, batch_size, training=True, seed=seed, **options)
         self.sampler = PairSampler(items[1])
+        self.drawn = (-1, None)  # (pass number, its partners and labels)
 
     def __getitem__(self, index: int) -> Data:
         anchors = self.rows(index)
-        rng = np.random.default_rng([self.seed, index])
-        partners, same = self.sampler.partners(anchors, rng)
+        partners, same = self.partners(index * self.batch_size // self.count)
         features = self.part[0]["items"]
-        return {"left": features[anchors], "right": features[partners]}, same
+        return {
+            "left": features[anchors],
+            "right": features[partners[anchors]],
+        }, same[anchors]
+
+    def partners(self, number: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every item's partner in pass `number`, and 1.0 where of its class."""
+        if self.drawn[0] != number:
+            rng = np.random.default_rng([self.seed, number])
+            drawn = self.sampler.partners(np.arange(self.count), rng)
+            self.drawn = (number, drawn)
+        return self.drawn[1]
 
 
 def training_batches(part: Data, batch_size: int, seed: int = 0, **options):
