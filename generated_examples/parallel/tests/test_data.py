@@ -2,9 +2,6 @@ import json
 
 import keras
 import numpy as np
-import pyarrow
-import pyarrow.csv
-import pyarrow.parquet
 import pytest
 
 from parallel import load_model
@@ -18,6 +15,7 @@ from parallel.data import (
     make_synthetic_data,
     read_examples,
     split,
+    write_file,
 )
 from parallel.evaluate import evaluate
 from parallel.model import adapt, build_model
@@ -35,13 +33,8 @@ def table(count=96, seed=1):
 
 
 def write(columns, path):
-    """Write columns as the file format of `path`'s suffix; return the path."""
-    if path.suffix == ".npz":
-        np.savez(path, **columns)
-    elif path.suffix == ".csv":
-        pyarrow.csv.write_csv(pyarrow.table(columns), path)
-    else:
-        pyarrow.parquet.write_table(pyarrow.table(columns), path)
+    """Write columns as the project writes files (by suffix); return the path."""
+    write_file(columns, path)
     return path
 
 

@@ -2,9 +2,6 @@ import json
 
 import keras
 import numpy as np
-import pyarrow
-import pyarrow.csv
-import pyarrow.parquet
 import pytest
 
 from siamese import load_model
@@ -18,6 +15,7 @@ from siamese.data import (
     make_synthetic_items,
     read_items,
     split,
+    write_file,
 )
 from siamese.evaluate import evaluate
 from siamese.model import adapt, build_model, choose_threshold
@@ -79,13 +77,8 @@ def features_of(columns):
 
 
 def write(columns, path):
-    """Write columns as the file format of `path`'s suffix; return the path."""
-    if path.suffix == ".npz":
-        np.savez(path, **columns)
-    elif path.suffix == ".csv":
-        pyarrow.csv.write_csv(pyarrow.table(columns), path)
-    else:
-        pyarrow.parquet.write_table(pyarrow.table(columns), path)
+    """Write columns as the project writes files (by suffix); return the path."""
+    write_file(columns, path)
     return path
 
 
