@@ -38,8 +38,29 @@ class TrainConfig:
     learning_rate: float = flag(0.003, "Adam's learning rate")
     data_path: str | None = flag(
         None,
-        "your own .npz data (format: see data.py); built-in data if unset",
+        "your own data: .csv, .parquet or .npz (see data.py); built-in data if unset",
         flag="--data",
+    )
+    validation_path: str | None = flag(
+        None,
+        "held-out validation data (same columns); split off --data if unset",
+        flag="--validation-data",
+    )
+    test_path: str | None = flag(
+        None,
+        "held-out test data (same columns); split off --data if unset",
+        flag="--test-data",
+    )
+    columns: str | None = flag(
+        None, "the column of each target, if not named after it: TARGET=COLUMN,..."
+    )
+    inputs: str | None = flag(
+        None,
+        'the columns of each input, "NAME=COL,COL;NAME=COL"; by default a column '
+        "NAME.x goes to input NAME, any other is an input of its own",
+    )
+    group_column: str | None = flag(
+        None, "a column (such as a patient id) whose groups the split keeps whole"
     )
     output_dir: str = flag("runs/latest", "where the run writes its model and logs")
     steps_per_epoch: int | None = flag(

@@ -1,21 +1,38 @@
 """Labelled examples with several inputs: a built-in learnable task, or your own data.
 
-Your own data is a `.npz` file with one float array per input and the labels, all
-of the same length n:
+Your own data is a table (CSV or Parquet) or a `.npz` file of named arrays, one row
+per example:
 
-    input_0  float, shape (n, 10)
-    input_1  float, shape (n, 15)
-    label  int, shape (n,), each in 0..2
+    label    the class: integers 0..2, or up to 3 class names
+    NAME.*   the columns of input NAME (numbers or text categories), such as
+             clinical.age, clinical.weight, scan.p0, scan.p1, ...
 
-    numpy.savez("data.npz", label=label, **inputs)  # inputs: {"input_0": ..., ...}
+    python -m multi_input.train --data patients.csv --columns label=outcome
+
+`--inputs "clinical=age,weight;scan=p0,p1"` names each input's columns instead. A
+`.npz` file holds one float array per input, shape (n, width), and `label`:
+
+    numpy.savez("data.npz", label=label, **inputs)  # inputs: {"clinical": ..., ...}
+
+The model takes as many inputs, of the widths, as the training file has; it
+normalizes each itself, with statistics of the training split saved in the model.
 """
 
+import dataclasses
+import functools
+import json
 import math
 from pathlib import Path
 
 import numpy as np
+import pyarrow
+import pyarrow.csv
+import pyarrow.parquet
 
-from multi_input.config import ModelConfig
+from multi_input.config import ModelConfig, TrainConfig
+
+# The targets of a file: name and number of classes.
+TARGETS = {"label": ModelConfig().num_classes}
 
 Data = tuple[dict[str, np.ndarray], np.ndarray]
 
@@ -24,47 +41,318 @@ class DataError(ValueError):
     """A data file that does not match the documented format."""
 
 
-def read_npz(
-    path, input_shapes: dict[str, tuple[int, ...]], targets: list[str]
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Read the input arrays named in `input_shapes` and the `targets` arrays."""
+FORMATS = ".npz, .csv or .parquet"
+
+
+def read_file(path) -> dict[str, np.ndarray]:
+    """The named arrays of a `.npz` file, or the columns of a CSV or Parquet table."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(
-            f"{path} does not exist; pass a .npz file (format: see data.py)"
-        )
-    names = [*input_shapes, *targets]
-    with np.load(path) as arrays:
-        missing = sorted(set(names) - set(arrays.files))
-        if missing:
-            raise DataError(
-                f"{path} lacks the arrays {missing}; it needs {', '.join(names)}"
-            )
-        inputs = {name: arrays[name].astype("float32") for name in input_shapes}
-        outputs = {name: arrays[name] for name in targets}
-    count = len(outputs[targets[0]])
-    expected = {name: (count, *shape) for name, shape in input_shapes.items()}
-    expected.update({name: (count, *outputs[name].shape[1:]) for name in targets})
-    for name, array in {**inputs, **outputs}.items():
-        if array.shape != expected[name]:
-            raise DataError(
-                f"{path}: '{name}' has shape {array.shape}, expected "
-                f"{expected[name]} to match {count} '{targets[0]}' values"
-            )
-    return inputs, outputs
+        raise DataError(f"{path} does not exist; pass a {FORMATS} file (see data.py)")
+    # `train` reads its file twice (its schema, then its examples): parse it once.
+    return read_arrays(path, path.stat().st_mtime_ns, path.stat().st_size)
 
 
-def class_labels(path, name: str, values: np.ndarray, num_classes: int) -> np.ndarray:
-    """`values` as int32 class labels of shape (n,), if they are integers in range."""
-    labels = values.reshape(len(values), -1)[:, 0]
-    if values.size != len(values) or not (
-        np.issubdtype(labels.dtype, np.integer)
-        and ((labels >= 0) & (labels < num_classes)).all()
-    ):
+@functools.lru_cache(maxsize=1)
+def read_arrays(path: Path, modified: int, size: int) -> dict[str, np.ndarray]:
+    """`read_file` of a file as it was at time `modified`, with `size` bytes."""
+    suffix = path.suffix.lower()
+    if suffix not in (".npz", ".csv", ".parquet"):
+        hint = "; numpy.savez(...) saves named arrays" if suffix == ".npy" else ""
         raise DataError(
-            f"{path}: '{name}' must hold integer classes from 0 to {num_classes - 1}"
+            f"{path}: cannot read {suffix or 'unnamed'} files; "
+            f"pass a {FORMATS} file{hint}"
         )
-    return labels.astype("int32")
+    try:
+        if suffix == ".npz":
+            with np.load(path) as arrays:
+                return {name: arrays[name] for name in arrays.files}
+        if suffix == ".csv":
+            table = pyarrow.csv.read_csv(path)
+        else:
+            table = pyarrow.parquet.read_table(path)
+    except (OSError, ValueError) as error:  # pyarrow's parse errors are ValueErrors
+        reason = str(error).strip().splitlines()[0]
+        if "allow_pickle" in reason:  # numpy will not unpickle object arrays
+            reason = "it holds object arrays; save text as str arrays instead"
+        raise DataError(f"{path}: cannot read it as {suffix}: {reason}") from None
+    return {name: table[name].to_numpy() for name in table.column_names}
+
+
+def listing(values) -> str:
+    """A few of `values`, for an error message."""
+    values = list(values)
+    shown = ", ".join(repr(value) for value in values[:5])
+    return shown + (f" and {len(values) - 5} more" if len(values) > 5 else "")
+
+
+def numbers(path, name: str, array: np.ndarray) -> np.ndarray:
+    """`array` as float32, if it holds only finite numbers."""
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise DataError(
+            f"{path}: '{name}' holds {array.dtype} values, not numbers; encode it as "
+            "numbers (categories: one 0/1 column each) or leave it out with --features"
+        )
+    values = array.astype("float32")
+    bad = ~np.isfinite(values).reshape(len(values), -1).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DataError(
+            f"{path}: '{name}' has NaN or infinite values in {len(rows)} rows "
+            f"(first: row {rows[0]}, counting from 0 after any header); "
+            "drop or fill them first, e.g. with pandas' dropna() or fillna()"
+        )
+    return values
+
+
+def labels(path, name: str, array: np.ndarray) -> np.ndarray:
+    """`array` as one label per example: integers or class names."""
+    if array.size != len(array):
+        raise DataError(
+            f"{path}: '{name}' has shape {array.shape}; "
+            "labels are one value per example, shape (n,)"
+        )
+    values = array.reshape(-1)
+    if values.dtype == object and np.equal(values, None).any():
+        rows = np.flatnonzero(np.equal(values, None))
+        raise DataError(
+            f"{path}: '{name}' is empty in {len(rows)} rows (first: row {rows[0]}); "
+            "drop or fill them first"
+        )
+    if not (np.issubdtype(values.dtype, np.integer) or values.dtype.kind in "OU"):
+        raise DataError(
+            f"{path}: '{name}' holds {values.dtype} values; labels are integer classes "
+            "from 0 or class names"
+        )
+    return values
+
+
+def write_file(columns: dict[str, np.ndarray], path) -> None:
+    """Write named columns to a `.csv`, `.parquet` or `.npz` file, by its suffix."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        np.savez(path, **columns)
+    elif path.suffix == ".csv":
+        pyarrow.csv.write_csv(pyarrow.table(columns), path)
+    else:
+        pyarrow.parquet.write_table(pyarrow.table(columns), path)
+
+
+@dataclasses.dataclass(frozen=True)
+class Schema:
+    """Where the model's data sits in a file, as found in the training file.
+
+    `inputs`: the columns (or `.npz` arrays) of each model input, in order;
+    `widths`: the values per example each input adds up to; `targets`: the column
+    of each target; `classes`: the classes of each classification target, by index;
+    `categories`: those of each text feature column, one-hot encoded.
+    Saved in the run directory, so that evaluate and predict read files alike.
+    """
+
+    inputs: dict[str, list[str]]
+    widths: dict[str, int]
+    targets: dict[str, str]
+    classes: dict[str, list]
+    categories: dict[str, list] = dataclasses.field(default_factory=dict)
+
+    @property
+    def input_widths(self) -> tuple[tuple[str, int], ...]:
+        return tuple(self.widths.items())
+
+    def save(self, path) -> None:
+        Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path) -> "Schema":
+        return cls(**json.loads(Path(path).read_text()))
+
+
+def class_names(path, name: str, array: np.ndarray, num_classes: int) -> list:
+    """The classes of a target, by index: 0 to num_classes - 1 for integer labels,
+    else the sorted class names found in `array`."""
+    values = labels(path, name, array)
+    if np.issubdtype(values.dtype, np.integer):
+        return list(range(num_classes))
+    names = sorted(set(values.tolist()))
+    if len(names) > num_classes:
+        raise DataError(
+            f"{path}: '{name}' has {len(names)} classes ({listing(names)}); the model "
+            f"predicts {num_classes}: regenerate it for {len(names)} classes"
+        )
+    return names
+
+
+def class_indices(path, name: str, array: np.ndarray, classes: list) -> np.ndarray:
+    """The labels in `array` as int32 indices into `classes`."""
+    found, inverse = np.unique(labels(path, name, array), return_inverse=True)
+    index = {value: position for position, value in enumerate(classes)}
+    unknown = [value for value in found.tolist() if value not in index]
+    if unknown:
+        raise DataError(
+            f"{path}: '{name}' holds {listing(unknown)}, not among the model's classes "
+            f"{listing(classes)}"
+        )
+    return np.array([index[value] for value in found.tolist()], "int32")[inverse]
+
+
+def one_hot(path, name: str, array: np.ndarray, categories: list) -> np.ndarray:
+    """A text column as one 0/1 column per category of the training file.
+
+    A value the training file did not have is all zeros: the model has not seen it.
+    """
+    found, inverse = np.unique(labels(path, name, array), return_inverse=True)
+    index = {value: position for position, value in enumerate(categories)}
+    codes = np.array([index.get(value, -1) for value in found.tolist()])[inverse]
+    encoded = np.zeros((len(codes), len(categories)), "float32")
+    known = np.flatnonzero(codes >= 0)
+    encoded[known, codes[known]] = 1.0
+    return encoded
+
+
+def parse_columns(text: str | None) -> dict[str, str]:
+    """`--columns label=species,...` as {target: column}."""
+    pairs = [pair.partition("=") for pair in (text or "").split(",") if pair.strip()]
+    columns = {target.strip(): column.strip() for target, _, column in pairs}
+    unknown = sorted(set(columns) - set(TARGETS))
+    if unknown or any(not column for column in columns.values()):
+        raise DataError(
+            f"--columns {text!r}: expected TARGET=COLUMN pairs, the targets being "
+            f"{', '.join(TARGETS)}"
+        )
+    return columns
+
+
+def input_columns(path, columns: list[str], inputs: str | None) -> dict[str, list[str]]:
+    """The columns of each model input, as `--inputs "NAME=COL,COL;NAME=COL"` names
+    them; by default a column `NAME.anything` belongs to input NAME and any other
+    column (such as an array of a `.npz` file) is an input of its own."""
+    grouped = {}
+    if inputs:
+        for text in inputs.split(";"):
+            name, _, names = (part.strip() for part in text.partition("="))
+            grouped[name] = [column.strip() for column in names.split(",")]
+            if not name.isidentifier() or not all(grouped[name]):
+                raise DataError(
+                    f'--inputs {inputs!r}: expected "NAME=COL,COL;NAME=COL", each '
+                    "NAME of letters, digits and _"
+                )
+    else:
+        for column in columns:
+            grouped.setdefault(column.split(".")[0], []).append(column)
+        bad = [name for name in grouped if not name.isidentifier()]
+        if bad:
+            raise DataError(
+                f"{path}: {listing(bad)} cannot name an input (letters, digits and _ "
+                'can); name the inputs with --inputs "NAME=COL,COL;NAME=COL"'
+            )
+    if len(grouped) < 2:
+        raise DataError(
+            f"{path}: the model reads two inputs or more, found {listing(grouped)}; "
+            'name the columns of each with --inputs "NAME=COL,COL;NAME=COL"'
+        )
+    return grouped
+
+
+def find_schema(
+    path, columns: dict[str, str], inputs: str | None, group: str | None
+) -> Schema:
+    """The schema of a training file: its target columns (`columns` renames them),
+    the columns of each input (`inputs`: see input_columns; by default all others
+    but `group`) and the classes of its labels."""
+    arrays = read_file(path)
+    targets = {name: columns.get(name, name) for name in TARGETS}
+    taken = {*targets.values(), group}
+    others = [name for name in arrays if name not in taken]
+    grouped = input_columns(path, others, inputs)
+    features = [column for names in grouped.values() for column in names]
+    for column in [*targets.values(), *features, *([group] if group else [])]:
+        if column not in arrays:
+            raise DataError(
+                f"{path} has no column '{column}' (it has {listing(arrays)}); "
+                "name the columns with --columns TARGET=COLUMN or --inputs"
+            )
+    # Text columns are categories: one 0/1 feature for each value found here.
+    categories = {
+        column: sorted(set(labels(path, column, arrays[column]).tolist()))
+        for column in features
+        if arrays[column].dtype.kind in "OUS"
+    }
+    widths = {
+        name: sum(
+            (
+                len(categories[column])
+                if column in categories
+                else int(np.prod(arrays[column].shape[1:]))
+            )
+            for column in names
+        )
+        for name, names in grouped.items()
+    }
+    classes = {
+        name: class_names(path, targets[name], arrays[targets[name]], num_classes)
+        for name, num_classes in TARGETS.items()
+        if num_classes
+    }
+    return Schema(grouped, widths, targets, classes, categories)
+
+
+def read_examples(
+    path, schema: Schema, targets: bool = True, group: str | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray | None]:
+    """Every example of a file: each input's features (float32, by input name), the
+    targets and the group."""
+    arrays = read_file(path)
+    needed = [
+        *(column for names in schema.inputs.values() for column in names),
+        *(schema.targets.values() if targets else []),
+        *([group] if group else []),
+    ]
+    missing = [column for column in needed if column not in arrays]
+    if missing:
+        raise DataError(
+            f"{path} lacks the columns {listing(missing)}; "
+            f"the model reads {listing(needed)}"
+        )
+    count = len(arrays[needed[0]])
+    if not count:
+        raise DataError(f"{path} has no examples")
+    for column in needed:
+        if len(arrays[column]) != count:
+            raise DataError(
+                f"{path}: '{column}' has {len(arrays[column])} rows, "
+                f"'{needed[0]}' {count}"
+            )
+    inputs = {}
+    for name, names in schema.inputs.items():
+        inputs[name] = np.concatenate(
+            [
+                (
+                    one_hot(path, column, arrays[column], schema.categories[column])
+                    if column in schema.categories
+                    else numbers(path, column, arrays[column]).reshape(count, -1)
+                )
+                for column in names
+            ],
+            axis=1,
+        )
+        if inputs[name].shape[1] != schema.widths[name]:
+            raise DataError(
+                f"{path}: {listing(names)} make {inputs[name].shape[1]} values per "
+                f"example, the model's input '{name}' takes {schema.widths[name]}"
+            )
+    values = {}
+    for name, column in (schema.targets.items() if targets else []):
+        if name in schema.classes:
+            classes = schema.classes[name]
+            values[name] = class_indices(path, column, arrays[column], classes)
+        else:
+            values[name] = numbers(path, column, arrays[column]).reshape(count, -1)
+            if values[name].shape[1] != 1:
+                raise DataError(
+                    f"{path}: '{column}' has shape {arrays[column].shape}; "
+                    "a regression target is one number per example"
+                )
+    return inputs, values, arrays[group] if group else None
 
 
 def num_examples(data: Data) -> int:
@@ -103,7 +391,9 @@ def split(
     )
 
 
-def make_synthetic_data(num_examples, input_widths, num_classes, seed=0) -> Data:
+def make_synthetic_data(
+    num_examples, input_widths, seed=0, num_classes=TARGETS["label"]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Gaussian inputs labelled by the random direction, across all of them, they align
     with most: argmax_k sum_i <x_i, direction_ik>. Every input matters.
     """
@@ -116,21 +406,72 @@ def make_synthetic_data(num_examples, input_widths, num_classes, seed=0) -> Data
         array @ rng.normal(size=(array.shape[-1], num_classes))
         for array in inputs.values()
     )
-    return inputs, scores.argmax(axis=-1).astype("int32")
+    return inputs, {"label": scores.argmax(axis=-1).astype("int32")}
 
 
-def load_data(path, input_widths, num_classes) -> Data:
-    """Read labelled examples from a `.npz` file in the format of the docstring."""
-    shapes = {name: (width,) for name, width in input_widths}
-    inputs, targets = read_npz(path, shapes, ["label"])
-    return inputs, class_labels(path, "label", targets["label"], num_classes)
+def as_data(inputs: dict[str, np.ndarray], targets: dict[str, np.ndarray]) -> Data:
+    """Examples as the model takes them."""
+    return inputs, targets["label"]
 
 
-def load_splits(data_path=None, seed=0) -> tuple[Data, Data, Data]:
-    """Train, validation and test data from `data_path`, or built-in data if None."""
-    config = ModelConfig()
-    if data_path is None:
-        data = make_synthetic_data(8192, config.input_widths, config.num_classes, seed)
+def as_targets(outputs: np.ndarray) -> dict[str, np.ndarray]:
+    """The model's predictions of each target."""
+    return {"label": outputs}
+
+
+def load_data(path, schema: Schema) -> Data:
+    """The examples of a file that follows `schema` (the training file's)."""
+    inputs, targets, _ = read_examples(path, schema)
+    return as_data(inputs, targets)
+
+
+def built_in_schema() -> Schema:
+    """The schema of the built-in data, and of `.npz` files in its layout."""
+    widths = dict(ModelConfig().input_widths)
+    classes = {name: list(range(count)) for name, count in TARGETS.items() if count}
+    return Schema(
+        {name: [name] for name in widths},
+        widths,
+        {name: name for name in TARGETS},
+        classes,
+    )
+
+
+def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
+    """Train, validation and test data, and the schema of their files.
+
+    From `config.data_path` (built-in data if None), split at random by example, or
+    by `config.group_column` (all rows of a group on one side); a
+    `config.validation_path` or `config.test_path` file replaces that part.
+    """
+    groups = None
+    if config.data_path is None:
+        if config.validation_path or config.test_path:
+            raise DataError(
+                "--validation-data and --test-data need --data: the built-in data "
+                "makes its own"
+            )
+        schema = built_in_schema()
+        inputs, targets = make_synthetic_data(
+            8192, ModelConfig().input_widths, seed=config.seed
+        )
     else:
-        data = load_data(data_path, config.input_widths, config.num_classes)
-    return split(data, seed=seed)
+        columns = parse_columns(config.columns)
+        schema = find_schema(
+            config.data_path, columns, config.inputs, config.group_column
+        )
+        inputs, targets, groups = read_examples(
+            config.data_path, schema, group=config.group_column
+        )
+    train_split, validation_split, test_split = split(
+        as_data(inputs, targets),
+        validation=0.0 if config.validation_path else 0.1,
+        test=0.0 if config.test_path else 0.1,
+        seed=config.seed,
+        groups=groups,
+    )
+    if config.validation_path:
+        validation_split = load_data(config.validation_path, schema)
+    if config.test_path:
+        test_split = load_data(config.test_path, schema)
+    return train_split, validation_split, test_split, schema

@@ -8,8 +8,10 @@ free matrix per input, and the "shared" layer would constrain nothing.
 """
 
 import keras
+import numpy as np
 
 from multi_input.config import ModelConfig, TrainConfig
+from multi_input.data import Data
 
 
 def build_model(config: ModelConfig | None = None) -> keras.Model:
@@ -22,14 +24,14 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
     shared = keras.layers.Dense(
         config.shared_width, activation=config.activation, name="shared"
     )
-    features = [
-        shared(
-            keras.layers.Dense(
-                config.shared_width, activation=config.activation, name=f"adapt_{name}"
-            )(tensor)
+    features = []
+    for name, tensor in inputs.items():
+        # Raw features in, each scaled by statistics that `adapt` sets.
+        normalized = keras.layers.Normalization(name=f"normalize_{name}")(tensor)
+        adapter = keras.layers.Dense(
+            config.shared_width, activation=config.activation, name=f"adapt_{name}"
         )
-        for name, tensor in inputs.items()
-    ]
+        features.append(shared(adapter(normalized)))
     merged = keras.layers.Concatenate(name="merge")(features)
     hidden = keras.layers.Dense(
         config.shared_width, activation=config.activation, name="head"
@@ -42,6 +44,31 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
         dtype="float32",
     )(hidden)
     return keras.Model(inputs, probabilities, name="multi_input")
+
+
+def adapt(model: keras.Model, data: Data) -> keras.Model:
+    """Fit the model's preprocessing layers to the training data; return the model.
+
+    Each input's `normalize_<name>` learns its features' mean and variance, so that
+    the saved model takes raw features.
+    """
+    inputs, _ = data
+    for name, values in inputs.items():
+        fit_normalization(model.get_layer(f"normalize_{name}"), values)
+    return model
+
+
+def fit_normalization(layer: keras.layers.Normalization, values: np.ndarray) -> None:
+    """Adapt `layer` to the training `values`; a feature constant in them is centred.
+
+    The layer divides by each feature's standard deviation. For a feature that never
+    varies in the training data that is 0 (Keras takes 1e-7), and any other value
+    met later would be blown up ten million times: its variance is set to 1 instead.
+    """
+    layer.adapt(values)
+    variance = keras.ops.convert_to_numpy(layer.adapt_variance)
+    layer.adapt_variance.assign(np.where(variance > 1e-10, variance, 1.0))
+    layer.finalize_state()
 
 
 def compile_model(model: keras.Model, config: TrainConfig | None = None) -> keras.Model:

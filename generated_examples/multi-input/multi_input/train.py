@@ -17,7 +17,7 @@ import keras
 from multi_input.batches import batches
 from multi_input.config import ModelConfig, TrainConfig
 from multi_input.data import DataError, load_splits, num_examples
-from multi_input.model import build_model, compile_model
+from multi_input.model import adapt, build_model, compile_model
 
 # An epoch is one pass over the training data, but at least this many batches: a
 # small dataset then trains long enough, and early stopping still ends the run
@@ -56,18 +56,21 @@ def train(config: TrainConfig) -> dict[str, float]:
 
     Writes to `config.output_dir`: `best.keras` (best validation loss),
     `history.csv` (one row per epoch), `logs/` (TensorBoard, on TensorFlow),
+    `schema.json` (the data's columns and classes, for evaluate and predict)
     and `metrics.json`.
     """
     keras.utils.set_random_seed(config.seed)
-    train_split, validation_split, test_split = load_splits(
-        config.data_path, config.seed
-    )
+    train_split, validation_split, test_split, schema = load_splits(config)
+    # The model takes the data's inputs, each as wide as its columns.
+    model_config = dataclasses.replace(ModelConfig(), input_widths=schema.input_widths)
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    schema.save(output_dir / "schema.json")
     batches_per_epoch = max(
         math.ceil(num_examples(train_split) / config.batch_size), MIN_BATCHES_PER_EPOCH
     )
-    model = compile_model(build_model(ModelConfig()), config)
+    model = build_model(model_config)
+    model = compile_model(adapt(model, train_split), config)
     model.fit(
         batches(train_split, config.batch_size, training=True, seed=config.seed),
         validation_data=batches(validation_split, config.batch_size),

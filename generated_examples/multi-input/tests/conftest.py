@@ -1,7 +1,7 @@
 import pytest
 
 from multi_input.config import ModelConfig
-from multi_input.data import make_synthetic_data
+from multi_input.data import as_data, make_synthetic_data
 
 
 @pytest.fixture(scope="session")
@@ -11,4 +11,5 @@ def config():
 
 @pytest.fixture(scope="session")
 def batch(config):
-    return make_synthetic_data(64, config.input_widths, config.num_classes, seed=1)
+    """Examples as the model trains on them."""
+    return as_data(*make_synthetic_data(64, config.input_widths, seed=1))

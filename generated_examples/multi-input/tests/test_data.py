@@ -1,40 +1,271 @@
+import json
+
 import keras
 import numpy as np
 import pytest
 
-from multi_input.data import DataError, load_data, make_synthetic_data, split
+from multi_input import load_model
+from multi_input.config import ModelConfig, TrainConfig
+from multi_input.data import (
+    TARGETS,
+    DataError,
+    as_data,
+    find_schema,
+    load_splits,
+    make_synthetic_data,
+    read_examples,
+    split,
+    write_file,
+)
+from multi_input.evaluate import evaluate
+from multi_input.model import adapt, build_model
+from multi_input.predict import predict
+from multi_input.train import main, train
+
+CLASSIFIED = [name for name, classes in TARGETS.items() if classes]
+# The width of each input of the built-in data, and its Normalization layer.
+WIDTHS = dict(ModelConfig().input_widths)
+NORMALIZE = {name: f"normalize_{name}" for name in WIDTHS}
 
 
-def test_synthetic_data_covers_every_class(config):
-    inputs, labels = make_synthetic_data(3000, config.input_widths, config.num_classes)
-    for name, width in config.input_widths:
-        assert inputs[name].shape == (3000, width)
-    assert set(np.unique(labels)) == set(range(config.num_classes))
+def column(name, feature):
+    """The table column of an input's feature: `NAME.feature`."""
+    return f"{name}.{feature}"
 
 
-def test_npz_round_trip(config, batch, tmp_path):
-    inputs, labels = batch
-    np.savez(tmp_path / "data.npz", label=labels, **inputs)
-    loaded, loaded_labels = load_data(
-        tmp_path / "data.npz", config.input_widths, config.num_classes
+# The table columns of each input: its features `x0`, `x1`, ...
+COLUMNS = {
+    name: [column(name, f"x{index}") for index in range(width)]
+    for name, width in WIDTHS.items()
+}
+FIRST = next(iter(WIDTHS))
+
+
+def table(count=96, seed=1):
+    """Built-in examples as table columns: those of every input, one per target."""
+    inputs, targets = make_synthetic_data(count, ModelConfig().input_widths, seed=seed)
+    columns = {}
+    for name, values in inputs.items():
+        columns |= dict(zip(COLUMNS[name], values.T, strict=True))
+    return columns | {name: values.reshape(count) for name, values in targets.items()}
+
+
+def write(columns, path):
+    """Write columns as the project writes files (by suffix); return the path."""
+    write_file(columns, path)
+    return path
+
+
+def test_synthetic_data_has_every_target():
+    inputs, targets = make_synthetic_data(3000, ModelConfig().input_widths)
+    assert {name: values.shape for name, values in inputs.items()} == {
+        name: (3000, width) for name, width in WIDTHS.items()
+    }
+    assert set(targets) == set(TARGETS)
+    for name, classes in TARGETS.items():
+        if classes:
+            assert set(np.unique(targets[name])) == set(range(classes))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".npz"])
+def test_tables_and_npz_read_back_the_same_examples(tmp_path, suffix):
+    columns = table()
+    path = write(columns, tmp_path / f"data{suffix}")
+    schema = find_schema(path, {}, None, None)
+    assert schema.inputs == COLUMNS
+    assert schema.widths == WIDTHS
+    inputs, targets, _ = read_examples(path, schema)
+    for name, names in COLUMNS.items():
+        expected = np.stack([columns[column] for column in names], axis=1)
+        np.testing.assert_allclose(inputs[name], expected, rtol=1e-6)
+    for name in TARGETS:
+        np.testing.assert_allclose(targets[name].reshape(-1), columns[name], rtol=1e-6)
+
+
+def test_class_names_and_renamed_columns(tmp_path):
+    columns = table()
+    renamed = {}
+    for name in CLASSIFIED:
+        names = np.array([f"kind {index}" for index in range(TARGETS[name])])
+        renamed[name] = f"{name} column"
+        columns[renamed[name]] = names[columns.pop(name)]
+    path = write(columns, tmp_path / "named.csv")
+    reordered = {name: names[::-1] for name, names in COLUMNS.items()}
+    flag = ";".join(f"{name}={','.join(names)}" for name, names in reordered.items())
+    schema = find_schema(path, renamed, flag, None)
+    assert schema.inputs == reordered
+    _, targets, _ = read_examples(path, schema)
+    for name in CLASSIFIED:
+        found = sorted(set(columns[renamed[name]]))
+        assert schema.classes[name] == found
+        np.testing.assert_array_equal(
+            np.array(found)[targets[name]], columns[renamed[name]]
+        )
+
+
+def test_text_features_are_one_hot_categories(tmp_path):
+    columns = table()
+    colour = column(FIRST, "colour")
+    columns[colour] = np.array(["red", "green", "blue"] * 32, dtype=object)
+    path = write(columns, tmp_path / "colours.parquet")
+    schema = find_schema(path, {}, None, None)
+    assert schema.categories == {colour: ["blue", "green", "red"]}
+    assert schema.widths[FIRST] == WIDTHS[FIRST] + 3
+    inputs, _, _ = read_examples(path, schema)
+    one_hot = inputs[FIRST][:3, -3:]
+    np.testing.assert_array_equal(one_hot, [[0, 0, 1], [0, 1, 0], [1, 0, 0]])
+    # A colour the training file did not have: all zeros, the model has not seen it.
+    columns[colour] = np.array(["purple"] * 96, dtype=object)
+    inputs, _, _ = read_examples(write(columns, tmp_path / "new.csv"), schema)
+    assert not inputs[FIRST][:, -3:].any()
+
+
+def test_a_group_never_reaches_two_parts():
+    groups = np.arange(500) // 7  # 72 groups, of 7 rows but the last
+    data = ({"group": groups}, groups)
+    parts = split(data, validation=0.2, test=0.2, seed=3, groups=groups)
+    seen = [set(part[1].tolist()) for part in parts]
+    assert set.union(*seen) == set(groups.tolist())
+    assert not (seen[0] & seen[1] or seen[0] & seen[2] or seen[1] & seen[2])
+    assert all(len(part[1]) for part in parts)
+
+
+def test_held_out_files_replace_their_part(tmp_path):
+    train_path = write(table(200), tmp_path / "train.csv")
+    test_columns = table(30, seed=2)
+    test_path = write(test_columns, tmp_path / "test.csv")
+    config = TrainConfig(data_path=str(train_path), test_path=str(test_path))
+    train_split, validation_split, test_split, _ = load_splits(config)
+    assert len(train_split[0][FIRST]) == 180
+    assert len(validation_split[0][FIRST]) == 20
+    np.testing.assert_allclose(
+        test_split[0][FIRST][:, 0], test_columns[COLUMNS[FIRST][0]]
     )
-    for name in inputs:
-        np.testing.assert_array_equal(loaded[name], inputs[name])
-    np.testing.assert_array_equal(loaded_labels, labels)
 
 
-def test_malformed_files_are_explained(config, batch, tmp_path):
-    inputs, labels = batch
-    with pytest.raises(DataError, match="does not exist"):
-        load_data(tmp_path / "missing.npz", config.input_widths, config.num_classes)
-    np.savez(tmp_path / "no_labels.npz", **inputs)
-    with pytest.raises(DataError, match="lacks the arrays \\['label'\\]"):
-        load_data(tmp_path / "no_labels.npz", config.input_widths, config.num_classes)
-    first, width = config.input_widths[0]
-    wrong = {**inputs, first: np.zeros((64, width + 1), "float32")}
-    np.savez(tmp_path / "wide.npz", label=labels, **wrong)
-    with pytest.raises(DataError, match=f"'{first}' has shape"):
-        load_data(tmp_path / "wide.npz", config.input_widths, config.num_classes)
+def test_the_saved_model_takes_raw_features(tmp_path):
+    inputs, targets = make_synthetic_data(256, ModelConfig().input_widths, seed=4)
+    raw = {name: values * 1000.0 + 50.0 for name, values in inputs.items()}
+    raw[FIRST][:, 0] = 7.0  # a feature that never varies in training
+    model = adapt(build_model(), as_data(raw, targets))
+    for name, values in raw.items():
+        normalize = model.get_layer(NORMALIZE[name])
+        normalized = keras.ops.convert_to_numpy(normalize(values))
+        np.testing.assert_allclose(normalized.mean(axis=0), 0.0, atol=1e-3)
+        np.testing.assert_allclose(normalized[:, 1:].std(axis=0), 1.0, atol=1e-2)
+    # Met later with another value, the constant feature is centred, not blown up.
+    changed = raw[FIRST][:1].copy()
+    changed[0, 0] = 8.0
+    normalized = model.get_layer(NORMALIZE[FIRST])(changed)
+    assert keras.ops.convert_to_numpy(normalized)[0, 0] == pytest.approx(1.0)
+    model.save(tmp_path / "model.keras")
+    reloaded = load_model(tmp_path / "model.keras")
+    for reloaded_output, output in zip(
+        keras_outputs(reloaded.predict(raw, verbose=0)),
+        keras_outputs(model.predict(raw, verbose=0)),
+        strict=True,
+    ):
+        np.testing.assert_allclose(reloaded_output, output, rtol=1e-5, atol=1e-6)
+
+
+def keras_outputs(outputs):
+    """A model's outputs as a list, whether it has one or several."""
+    return list(outputs.values()) if isinstance(outputs, dict) else [outputs]
+
+
+@pytest.mark.slow
+def test_train_evaluate_and_predict_from_a_table(tmp_path):
+    columns = table(400)
+    for name in CLASSIFIED:
+        names = np.array([f"kind {index}" for index in range(TARGETS[name])])
+        columns[name] = names[columns[name]]
+    path = write(columns, tmp_path / "data.parquet")
+    run = tmp_path / "run"
+    config = TrainConfig(
+        data_path=str(path), epochs=1, steps_per_epoch=4, output_dir=str(run)
+    )
+    results = train(config)
+    schema = json.loads((run / "schema.json").read_text())
+    assert sum(schema["widths"].values()) == len(columns) - len(TARGETS)
+    assert set(evaluate(run, path)) == set(results)
+    predictions = predict(run, path)
+    for name in TARGETS:
+        assert len(predictions[name]) == 400
+        if name in CLASSIFIED:
+            assert set(predictions[name]) <= set(columns[name])
+
+
+def nan_feature(columns):
+    columns[COLUMNS[FIRST][1]][3] = np.nan
+    return columns
+
+
+def no_target(columns):
+    del columns[next(iter(TARGETS))]
+    return columns
+
+
+@pytest.mark.parametrize(
+    ("break_it", "suffix", "message"),
+    [
+        (nan_feature, ".csv", f"'{COLUMNS[FIRST][1]}' has NaN or infinite values in 1"),
+        (no_target, ".parquet", f"has no column '{next(iter(TARGETS))}'"),
+        (no_target, ".csv", f"has no column '{next(iter(TARGETS))}'"),
+        (lambda columns: columns, ".npy", "numpy.savez"),
+        (lambda columns: {}, ".csv", "cannot read it as .csv"),
+    ],
+    ids=["nan", "no-target-parquet", "no-target-csv", "npy", "empty"],
+)
+def test_bad_data_is_one_line_and_writes_nothing(tmp_path, break_it, suffix, message):
+    path = tmp_path / f"data{suffix}"
+    if suffix == ".npy":
+        np.save(path, np.zeros((4, 2)))
+    else:
+        write(break_it(table()), path)
+    with pytest.raises(DataError, match=message):
+        load_splits(TrainConfig(data_path=str(path)))
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--data", str(path), "--output-dir", str(run)])
+    assert str(exit_info.value).startswith("error: ")
+    assert "\n" not in str(exit_info.value)
+    assert not run.exists()
+
+
+def test_labels_the_model_cannot_take_are_explained(tmp_path):
+    name, classes = CLASSIFIED[0], TARGETS[CLASSIFIED[0]]
+    columns = table()
+    columns[name] = columns[name] + classes  # integers out of range
+    path = write(columns, tmp_path / "out_of_range.csv")
+    with pytest.raises(DataError, match="not among the model's classes"):
+        load_splits(TrainConfig(data_path=str(path)))
+    names = np.array([f"kind {index}" for index in range(classes + 1)])
+    columns[name] = names[np.arange(96) % (classes + 1)]
+    path = write(columns, tmp_path / "surplus.csv")
+    with pytest.raises(DataError, match=f"has {classes + 1} classes"):
+        load_splits(TrainConfig(data_path=str(path)))
+    columns[name] = np.linspace(0, 1, 96)
+    path = write(columns, tmp_path / "floats.csv")
+    with pytest.raises(DataError, match="labels are integer classes"):
+        load_splits(TrainConfig(data_path=str(path)))
+
+
+def test_inputs_take_the_columns_named_for_them(tmp_path):
+    path = write(table(), tmp_path / "data.csv")
+    # By default, the prefix before the dot names the input of a column.
+    assert find_schema(path, {}, None, None).inputs == COLUMNS
+    first, second, *_ = COLUMNS.values()
+    flag = f"left={first[0]};right={','.join(second)}"
+    schema = find_schema(path, {}, flag, None)
+    assert schema.inputs == {"left": first[:1], "right": second}
+    assert schema.widths == {"left": 1, "right": len(second)}
+    for flag, message in [
+        (f"left={first[0]}", "reads two inputs or more"),
+        (f"my input={first[0]};right={second[0]}", "each NAME of letters"),
+        (f"left;right={second[0]}", "each NAME of letters"),
+    ]:
+        with pytest.raises(DataError, match=message):
+            find_schema(path, {}, flag, None)
 
 
 def example_rows(data):

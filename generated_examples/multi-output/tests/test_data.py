@@ -23,12 +23,30 @@ from multi_output.predict import predict
 from multi_output.train import main, train
 
 CLASSIFIED = [name for name, classes in TARGETS.items() if classes]
+# The width of the model's one input of the built-in data, and its Normalization.
+WIDTHS = {"features": ModelConfig().input_shape[-1]}
+NORMALIZE = {"features": "normalize"}
+
+
+def column(name, feature):
+    """The table column of an input's feature: the feature's name."""
+    return feature
+
+
+# The table columns of each input: its features `x0`, `x1`, ...
+COLUMNS = {
+    name: [column(name, f"x{index}") for index in range(width)]
+    for name, width in WIDTHS.items()
+}
+FIRST = next(iter(WIDTHS))
 
 
 def table(count=96, seed=1):
-    """Built-in examples as table columns: `x0`, `x1`, ... and one per target."""
-    features, targets = make_synthetic_data(count, ModelConfig().input_shape, seed=seed)
-    columns = {f"x{index}": column for index, column in enumerate(features.T)}
+    """Built-in examples as table columns: those of every input, one per target."""
+    inputs, targets = make_synthetic_data(count, ModelConfig().input_shape, seed=seed)
+    columns = {}
+    for name, values in inputs.items():
+        columns |= dict(zip(COLUMNS[name], values.T, strict=True))
     return columns | {name: values.reshape(count) for name, values in targets.items()}
 
 
@@ -39,8 +57,10 @@ def write(columns, path):
 
 
 def test_synthetic_data_has_every_target():
-    features, targets = make_synthetic_data(3000, ModelConfig().input_shape)
-    assert features.shape == (3000, *ModelConfig().input_shape)
+    inputs, targets = make_synthetic_data(3000, ModelConfig().input_shape)
+    assert {name: values.shape for name, values in inputs.items()} == {
+        name: (3000, width) for name, width in WIDTHS.items()
+    }
     assert set(targets) == set(TARGETS)
     for name, classes in TARGETS.items():
         if classes:
@@ -52,12 +72,12 @@ def test_tables_and_npz_read_back_the_same_examples(tmp_path, suffix):
     columns = table()
     path = write(columns, tmp_path / f"data{suffix}")
     schema = find_schema(path, {}, None, None)
-    names = [name for name in columns if name not in TARGETS]
-    assert schema.features == names
-    assert schema.width == len(names)
-    features, targets, _ = read_examples(path, schema)
-    expected = np.stack([columns[name] for name in names], axis=1)
-    np.testing.assert_allclose(features, expected, rtol=1e-6)
+    assert schema.inputs == COLUMNS
+    assert schema.widths == WIDTHS
+    inputs, targets, _ = read_examples(path, schema)
+    for name, names in COLUMNS.items():
+        expected = np.stack([columns[column] for column in names], axis=1)
+        np.testing.assert_allclose(inputs[name], expected, rtol=1e-6)
     for name in TARGETS:
         np.testing.assert_allclose(targets[name].reshape(-1), columns[name], rtol=1e-6)
 
@@ -70,8 +90,10 @@ def test_class_names_and_renamed_columns(tmp_path):
         renamed[name] = f"{name} column"
         columns[renamed[name]] = names[columns.pop(name)]
     path = write(columns, tmp_path / "named.csv")
-    schema = find_schema(path, renamed, "x1,x0", None)
-    assert schema.features == ["x1", "x0"]
+    reordered = {name: names[::-1] for name, names in COLUMNS.items()}
+    flag = ",".join(reordered["features"])
+    schema = find_schema(path, renamed, flag, None)
+    assert schema.inputs == reordered
     _, targets, _ = read_examples(path, schema)
     for name in CLASSIFIED:
         found = sorted(set(columns[renamed[name]]))
@@ -83,17 +105,19 @@ def test_class_names_and_renamed_columns(tmp_path):
 
 def test_text_features_are_one_hot_categories(tmp_path):
     columns = table()
-    columns["colour"] = np.array(["red", "green", "blue"] * 32, dtype=object)
+    colour = column(FIRST, "colour")
+    columns[colour] = np.array(["red", "green", "blue"] * 32, dtype=object)
     path = write(columns, tmp_path / "colours.parquet")
     schema = find_schema(path, {}, None, None)
-    assert schema.categories == {"colour": ["blue", "green", "red"]}
-    assert schema.width == len(columns) - len(TARGETS) - 1 + 3
-    features, _, _ = read_examples(path, schema)
-    np.testing.assert_array_equal(features[:3, -3:], [[0, 0, 1], [0, 1, 0], [1, 0, 0]])
+    assert schema.categories == {colour: ["blue", "green", "red"]}
+    assert schema.widths[FIRST] == WIDTHS[FIRST] + 3
+    inputs, _, _ = read_examples(path, schema)
+    one_hot = inputs[FIRST][:3, -3:]
+    np.testing.assert_array_equal(one_hot, [[0, 0, 1], [0, 1, 0], [1, 0, 0]])
     # A colour the training file did not have: all zeros, the model has not seen it.
-    columns["colour"] = np.array(["purple"] * 96, dtype=object)
-    features, _, _ = read_examples(write(columns, tmp_path / "new.csv"), schema)
-    assert not features[:, -3:].any()
+    columns[colour] = np.array(["purple"] * 96, dtype=object)
+    inputs, _, _ = read_examples(write(columns, tmp_path / "new.csv"), schema)
+    assert not inputs[FIRST][:, -3:].any()
 
 
 def test_a_group_never_reaches_two_parts():
@@ -112,29 +136,33 @@ def test_held_out_files_replace_their_part(tmp_path):
     test_path = write(test_columns, tmp_path / "test.csv")
     config = TrainConfig(data_path=str(train_path), test_path=str(test_path))
     train_split, validation_split, test_split, _ = load_splits(config)
-    assert len(train_split[0]["features"]) == 180
-    assert len(validation_split[0]["features"]) == 20
-    np.testing.assert_allclose(test_split[0]["features"][:, 0], test_columns["x0"])
+    assert len(train_split[0][FIRST]) == 180
+    assert len(validation_split[0][FIRST]) == 20
+    np.testing.assert_allclose(
+        test_split[0][FIRST][:, 0], test_columns[COLUMNS[FIRST][0]]
+    )
 
 
 def test_the_saved_model_takes_raw_features(tmp_path):
-    features, targets = make_synthetic_data(256, ModelConfig().input_shape, seed=4)
-    raw = features * 1000.0 + 50.0  # far from unit scale
-    raw[:, 0] = 7.0  # a feature that never varies in training
+    inputs, targets = make_synthetic_data(256, ModelConfig().input_shape, seed=4)
+    raw = {name: values * 1000.0 + 50.0 for name, values in inputs.items()}
+    raw[FIRST][:, 0] = 7.0  # a feature that never varies in training
     model = adapt(build_model(), as_data(raw, targets))
-    normalize = model.get_layer("normalize")
-    normalized = keras.ops.convert_to_numpy(normalize(raw))
-    np.testing.assert_allclose(normalized.mean(axis=0), 0.0, atol=1e-3)
-    np.testing.assert_allclose(normalized[:, 1:].std(axis=0), 1.0, atol=1e-2)
+    for name, values in raw.items():
+        normalize = model.get_layer(NORMALIZE[name])
+        normalized = keras.ops.convert_to_numpy(normalize(values))
+        np.testing.assert_allclose(normalized.mean(axis=0), 0.0, atol=1e-3)
+        np.testing.assert_allclose(normalized[:, 1:].std(axis=0), 1.0, atol=1e-2)
     # Met later with another value, the constant feature is centred, not blown up.
-    changed = raw[:1].copy()
+    changed = raw[FIRST][:1].copy()
     changed[0, 0] = 8.0
-    assert keras.ops.convert_to_numpy(normalize(changed))[0, 0] == pytest.approx(1.0)
+    normalized = model.get_layer(NORMALIZE[FIRST])(changed)
+    assert keras.ops.convert_to_numpy(normalized)[0, 0] == pytest.approx(1.0)
     model.save(tmp_path / "model.keras")
     reloaded = load_model(tmp_path / "model.keras")
     for reloaded_output, output in zip(
-        keras_outputs(reloaded.predict({"features": raw}, verbose=0)),
-        keras_outputs(model.predict({"features": raw}, verbose=0)),
+        keras_outputs(reloaded.predict(raw, verbose=0)),
+        keras_outputs(model.predict(raw, verbose=0)),
         strict=True,
     ):
         np.testing.assert_allclose(reloaded_output, output, rtol=1e-5, atol=1e-6)
@@ -145,6 +173,7 @@ def keras_outputs(outputs):
     return list(outputs.values()) if isinstance(outputs, dict) else [outputs]
 
 
+@pytest.mark.slow
 def test_train_evaluate_and_predict_from_a_table(tmp_path):
     columns = table(400)
     for name in CLASSIFIED:
@@ -157,7 +186,7 @@ def test_train_evaluate_and_predict_from_a_table(tmp_path):
     )
     results = train(config)
     schema = json.loads((run / "schema.json").read_text())
-    assert schema["width"] == len(columns) - len(TARGETS)
+    assert sum(schema["widths"].values()) == len(columns) - len(TARGETS)
     assert set(evaluate(run, path)) == set(results)
     predictions = predict(run, path)
     for name in TARGETS:
@@ -167,7 +196,7 @@ def test_train_evaluate_and_predict_from_a_table(tmp_path):
 
 
 def nan_feature(columns):
-    columns["x1"][3] = np.nan
+    columns[COLUMNS[FIRST][1]][3] = np.nan
     return columns
 
 
@@ -179,7 +208,7 @@ def no_target(columns):
 @pytest.mark.parametrize(
     ("break_it", "suffix", "message"),
     [
-        (nan_feature, ".csv", "'x1' has NaN or infinite values in 1 rows"),
+        (nan_feature, ".csv", f"'{COLUMNS[FIRST][1]}' has NaN or infinite values in 1"),
         (no_target, ".parquet", f"has no column '{next(iter(TARGETS))}'"),
         (no_target, ".csv", f"has no column '{next(iter(TARGETS))}'"),
         (lambda columns: columns, ".npy", "numpy.savez"),

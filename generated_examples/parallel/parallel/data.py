@@ -141,22 +141,22 @@ def write_file(columns: dict[str, np.ndarray], path) -> None:
 class Schema:
     """Where the model's data sits in a file, as found in the training file.
 
-    `features`: the columns (or `.npz` arrays) that make up the features, in order;
-    `width`: the values per example they add up to; `targets`: the column of each
-    target; `classes`: the classes of each classification target, by index;
+    `inputs`: the columns (or `.npz` arrays) of each model input, in order;
+    `widths`: the values per example each input adds up to; `targets`: the column
+    of each target; `classes`: the classes of each classification target, by index;
     `categories`: those of each text feature column, one-hot encoded.
     Saved in the run directory, so that evaluate and predict read files alike.
     """
 
-    features: list[str]
-    width: int
+    inputs: dict[str, list[str]]
+    widths: dict[str, int]
     targets: dict[str, str]
     classes: dict[str, list]
     categories: dict[str, list] = dataclasses.field(default_factory=dict)
 
     @property
     def input_shape(self) -> tuple[int]:
-        return (self.width,)
+        return (self.widths["features"],)
 
     def save(self, path) -> None:
         Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
@@ -221,56 +221,69 @@ def parse_columns(text: str | None) -> dict[str, str]:
     return columns
 
 
+def input_columns(
+    path, columns: list[str], features: str | None
+) -> dict[str, list[str]]:
+    """The columns of the model's one input, `features`: those `features` names
+    (comma-separated), else every column in `columns`."""
+    if features:
+        return {"features": [name.strip() for name in features.split(",")]}
+    if not columns:
+        raise DataError(f"{path} has no feature columns besides the targets")
+    return {"features": columns}
+
+
 def find_schema(
-    path, columns: dict[str, str], features: str | None, group: str | None
+    path, columns: dict[str, str], inputs: str | None, group: str | None
 ) -> Schema:
     """The schema of a training file: its target columns (`columns` renames them),
-    its feature columns (`features`, comma-separated, or all others but `group`)
-    and the classes of its labels."""
+    the columns of each input (`inputs`: see input_columns; by default all others
+    but `group`) and the classes of its labels."""
     arrays = read_file(path)
     targets = {name: columns.get(name, name) for name in TARGETS}
-    if features:
-        feature_columns = [name.strip() for name in features.split(",")]
-    else:
-        taken = {*targets.values(), group}
-        feature_columns = [name for name in arrays if name not in taken]
-    for column in [*targets.values(), *feature_columns, *([group] if group else [])]:
+    taken = {*targets.values(), group}
+    others = [name for name in arrays if name not in taken]
+    grouped = input_columns(path, others, inputs)
+    features = [column for names in grouped.values() for column in names]
+    for column in [*targets.values(), *features, *([group] if group else [])]:
         if column not in arrays:
             raise DataError(
                 f"{path} has no column '{column}' (it has {listing(arrays)}); "
-                f"name the columns with --columns TARGET=COLUMN or --features"
+                "name the columns with --columns TARGET=COLUMN or --features"
             )
-    if not feature_columns:
-        raise DataError(f"{path} has no feature columns besides the targets")
     # Text columns are categories: one 0/1 feature for each value found here.
     categories = {
         column: sorted(set(labels(path, column, arrays[column]).tolist()))
-        for column in feature_columns
+        for column in features
         if arrays[column].dtype.kind in "OUS"
     }
-    width = sum(
-        (
-            len(categories[column])
-            if column in categories
-            else int(np.prod(arrays[column].shape[1:]))
+    widths = {
+        name: sum(
+            (
+                len(categories[column])
+                if column in categories
+                else int(np.prod(arrays[column].shape[1:]))
+            )
+            for column in names
         )
-        for column in feature_columns
-    )
+        for name, names in grouped.items()
+    }
     classes = {
         name: class_names(path, targets[name], arrays[targets[name]], num_classes)
         for name, num_classes in TARGETS.items()
         if num_classes
     }
-    return Schema(feature_columns, width, targets, classes, categories)
+    return Schema(grouped, widths, targets, classes, categories)
 
 
 def read_examples(
     path, schema: Schema, targets: bool = True, group: str | None = None
-) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
-    """The features (float32), the targets and the group of every example in a file."""
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray | None]:
+    """Every example of a file: each input's features (float32, by input name), the
+    targets and the group."""
     arrays = read_file(path)
     needed = [
-        *schema.features,
+        *(column for names in schema.inputs.values() for column in names),
         *(schema.targets.values() if targets else []),
         *([group] if group else []),
     ]
@@ -289,22 +302,24 @@ def read_examples(
                 f"{path}: '{column}' has {len(arrays[column])} rows, "
                 f"'{needed[0]}' {count}"
             )
-    features = np.concatenate(
-        [
-            (
-                one_hot(path, column, arrays[column], schema.categories[column])
-                if column in schema.categories
-                else numbers(path, column, arrays[column]).reshape(count, -1)
-            )
-            for column in schema.features
-        ],
-        axis=1,
-    )
-    if features.shape[1] != schema.width:
-        raise DataError(
-            f"{path}: the features have {features.shape[1]} values per example, "
-            f"the model takes {schema.width}"
+    inputs = {}
+    for name, names in schema.inputs.items():
+        inputs[name] = np.concatenate(
+            [
+                (
+                    one_hot(path, column, arrays[column], schema.categories[column])
+                    if column in schema.categories
+                    else numbers(path, column, arrays[column]).reshape(count, -1)
+                )
+                for column in names
+            ],
+            axis=1,
         )
+        if inputs[name].shape[1] != schema.widths[name]:
+            raise DataError(
+                f"{path}: {listing(names)} make {inputs[name].shape[1]} values per "
+                f"example, the model's input '{name}' takes {schema.widths[name]}"
+            )
     values = {}
     for name, column in (schema.targets.items() if targets else []):
         if name in schema.classes:
@@ -317,7 +332,7 @@ def read_examples(
                     f"{path}: '{column}' has shape {arrays[column].shape}; "
                     "a regression target is one number per example"
                 )
-    return features, values, arrays[group] if group else None
+    return inputs, values, arrays[group] if group else None
 
 
 def num_examples(data: Data) -> int:
@@ -358,7 +373,7 @@ def split(
 
 def make_synthetic_data(
     num_examples, input_shape, seed=0, num_classes=TARGETS["label"]
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Balanced classes of Gaussian points, each class around its own random mean.
 
     Every class is equally likely, so chance accuracy is 1 / num_classes: where an
@@ -368,12 +383,13 @@ def make_synthetic_data(
     labels = rng.integers(num_classes, size=num_examples)
     means = rng.normal(size=(num_classes, *input_shape))
     features = means[labels] + rng.normal(size=(num_examples, *input_shape))
-    return features.astype("float32"), {"label": labels.astype("int32")}
+    features = features.astype("float32")
+    return {"features": features}, {"label": labels.astype("int32")}
 
 
-def as_data(features: np.ndarray, targets: dict[str, np.ndarray]) -> Data:
+def as_data(inputs: dict[str, np.ndarray], targets: dict[str, np.ndarray]) -> Data:
     """Examples as the model takes them."""
-    return {"features": features}, targets["label"]
+    return inputs, targets["label"]
 
 
 def as_targets(outputs: np.ndarray) -> dict[str, np.ndarray]:
@@ -383,15 +399,20 @@ def as_targets(outputs: np.ndarray) -> dict[str, np.ndarray]:
 
 def load_data(path, schema: Schema) -> Data:
     """The examples of a file that follows `schema` (the training file's)."""
-    features, targets, _ = read_examples(path, schema)
-    return as_data(features, targets)
+    inputs, targets, _ = read_examples(path, schema)
+    return as_data(inputs, targets)
 
 
 def built_in_schema() -> Schema:
     """The schema of the built-in data, and of `.npz` files in its layout."""
-    (width,) = ModelConfig().input_shape
+    widths = {"features": ModelConfig().input_shape[-1]}
     classes = {name: list(range(count)) for name, count in TARGETS.items() if count}
-    return Schema(["features"], width, {name: name for name in TARGETS}, classes)
+    return Schema(
+        {name: [name] for name in widths},
+        widths,
+        {name: name for name in TARGETS},
+        classes,
+    )
 
 
 def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
@@ -409,7 +430,7 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
                 "makes its own"
             )
         schema = built_in_schema()
-        features, targets = make_synthetic_data(
+        inputs, targets = make_synthetic_data(
             8192, ModelConfig().input_shape, seed=config.seed
         )
     else:
@@ -417,11 +438,11 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
         schema = find_schema(
             config.data_path, columns, config.features, config.group_column
         )
-        features, targets, groups = read_examples(
+        inputs, targets, groups = read_examples(
             config.data_path, schema, group=config.group_column
         )
     train_split, validation_split, test_split = split(
-        as_data(features, targets),
+        as_data(inputs, targets),
         validation=0.0 if config.validation_path else 0.1,
         test=0.0 if config.test_path else 0.1,
         seed=config.seed,

@@ -20,8 +20,8 @@ def predict(run_dir, data_path, batch_size: int = 256) -> dict[str, np.ndarray]:
     """Per target, the predictions for every example of `data_path`."""
     run_dir = Path(run_dir)
     model, schema = trained_model(run_dir)
-    features, _, _ = read_examples(data_path, schema, targets=False)
-    outputs = model.predict({"features": features}, batch_size=batch_size, verbose=0)
+    inputs, _, _ = read_examples(data_path, schema, targets=False)
+    outputs = model.predict(inputs, batch_size=batch_size, verbose=0)
     columns = {}
     for name, values in as_targets(outputs).items():
         values = np.asarray(values)

@@ -156,6 +156,7 @@ def test_the_saved_model_takes_raw_items(config, tmp_path):
     assert abs(normalized.mean()) < 1e-3
 
 
+@pytest.mark.slow
 def test_train_evaluate_and_predict_from_a_file(config, tmp_path):
     path = write(item_table(), tmp_path / f"items{SUFFIX}")
     run = tmp_path / "run"

@@ -1,0 +1,64 @@
+"""Predict with a trained model, one row per example of a data file.
+
+python -m multi_input.predict RUN --data FILE --out OUT
+
+Each target gets a column: a class name (and one probability column per class) or
+a number in the training targets' units. The data needs no target columns.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from multi_input.data import DataError, as_targets, read_examples, write_file
+from multi_input.evaluate import trained_model
+
+
+def predict(run_dir, data_path, batch_size: int = 256) -> dict[str, np.ndarray]:
+    """Per target, the predictions for every example of `data_path`."""
+    run_dir = Path(run_dir)
+    model, schema = trained_model(run_dir)
+    inputs, _, _ = read_examples(data_path, schema, targets=False)
+    outputs = model.predict(inputs, batch_size=batch_size, verbose=0)
+    columns = {}
+    for name, values in as_targets(outputs).items():
+        values = np.asarray(values)
+        if name in schema.classes:
+            classes = schema.classes[name]
+            probabilities = values[:, : len(classes)]
+            columns[name] = np.array(classes)[probabilities.argmax(axis=-1)]
+            for index, label in enumerate(classes):
+                columns[f"{name}_probability_{label}"] = probabilities[:, index]
+        else:
+            columns[name] = values.reshape(len(values))
+    return columns
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m multi_input.predict",
+        description="Predict with a trained model, one row per example of a file.",
+    )
+    parser.add_argument("run_dir", help="a training run's --output-dir")
+    parser.add_argument(
+        "--data", required=True, help="a file with the training data's feature columns"
+    )
+    parser.add_argument(
+        "--out", required=True, help="where to write them: .csv, .parquet or .npz"
+    )
+    args = parser.parse_args(argv)
+    if Path(args.out).suffix not in (".csv", ".parquet", ".npz"):
+        parser.error(f"--out {args.out}: name a .csv, .parquet or .npz file")
+    try:
+        columns = predict(args.run_dir, args.data)
+        write_file(columns, args.out)
+    except DataError as error:
+        sys.exit(f"error: {error}")
+    rows = len(next(iter(columns.values())))
+    print(f"Predictions for {rows} examples: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
