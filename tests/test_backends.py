@@ -2,9 +2,9 @@
 TensorFlow, JAX and torch, the last two in virtualenvs without TensorFlow.
 
 The JAX and torch environments hold only what a generated project installs (Keras,
-numpy, pyarrow, the backend) plus pytest; `import tensorflow` fails in them. They
-are built once and kept in `.test-envs/` (keyed by what they install), so later runs
-reuse them. TensorFlow runs in kgen's own environment. The gallery projects train
+numpy, pyarrow, matplotlib, the backend) plus pytest; `import tensorflow` fails in
+them. They are built once and kept in `.test-envs/` (keyed by what they install), so
+later runs reuse them. TensorFlow runs in kgen's own environment. The gallery projects train
 and run their full suites on each backend; variants with custom layers and output
 transforms run their quick tests.
 """
@@ -35,9 +35,17 @@ ENVS = ROOT / ".test-envs"
 # CPU wheel locally (PIP_FIND_LINKS); elsewhere point KGEN_TEST_TORCH at a CPU build
 # (PyPI's torch for Linux bundles CUDA, several GB).
 REQUIREMENTS = {
-    "jax": ["keras>=3.10", "numpy>=1.26", "pyarrow>=14", "pytest>=8", "jax>=0.4.30"],
+    "jax": [
+        "keras>=3.10",
+        "matplotlib>=3.8",
+        "numpy>=1.26",
+        "pyarrow>=14",
+        "pytest>=8",
+        "jax>=0.4.30",
+    ],
     "torch": [
         "keras>=3.10",
+        "matplotlib>=3.8",
         "numpy>=1.26",
         "pyarrow>=14",
         "pytest>=8",

@@ -90,12 +90,14 @@ COMMON_FILES = {
     "demo/config.py",
     "demo/data.py",
     "demo/model.py",
+    "demo/plots.py",
     "demo/train.py",
     "tests/conftest.py",
     "tests/test_batches.py",
     "tests/test_data.py",
     "tests/test_gradients.py",
     "tests/test_model.py",
+    "tests/test_plots.py",
     "tests/test_saving.py",
     "tests/test_training.py",
 }
@@ -113,14 +115,14 @@ TABLES = {"evaluate", "predict"}
     [
         (("--loss", "contrastive"), {"layers", "losses", "metrics", "pairs", *TABLES}),
         (("--loss", "binary_crossentropy"), {"layers", "pairs", *TABLES}),
-        # Files in: evaluate and predict (siamese, parallel and multi-output so far).
+        # Files in: evaluate and predict (every pattern but encoder-decoder so far).
         (("parallel",), TABLES),
         (("parallel", "--merge", "weighted_average"), {"layers", *TABLES}),
         (("parallel", "--shared-weights", "--branches", "4"), {"layers", *TABLES}),
-        (("multi-input",), set()),
+        (("multi-input",), TABLES),
         (("multi-output",), TABLES),
         (("encoder-decoder",), set()),
-        (("multi-input", "--output-transform", "log"), {"layers"}),
+        (("multi-input", "--output-transform", "log"), {"layers", *TABLES}),
         (("multi-output", "--output-transform", "scale_shift"), TABLES),
         (("encoder-decoder", "--scale-out"), {"distribute"}),
         (

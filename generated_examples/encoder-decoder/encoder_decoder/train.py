@@ -18,6 +18,7 @@ from encoder_decoder.batches import batches
 from encoder_decoder.config import ModelConfig, TrainConfig
 from encoder_decoder.data import DataError, load_splits, num_examples
 from encoder_decoder.model import build_model, compile_model
+from encoder_decoder.plots import learning_curves
 
 # An epoch is one pass over the training data, but at least this many batches: a
 # small dataset then trains long enough, and early stopping still ends the run
@@ -56,6 +57,7 @@ def train(config: TrainConfig) -> dict[str, float]:
 
     Writes to `config.output_dir`: `best.keras` (best validation loss),
     `history.csv` (one row per epoch), `logs/` (TensorBoard, on TensorFlow),
+    `learning_curves.png`
     and `metrics.json`.
     """
     keras.utils.set_random_seed(config.seed)
@@ -82,8 +84,10 @@ def train(config: TrainConfig) -> dict[str, float]:
         return_dict=True,
         verbose=0,
     )
+
     results = {name: float(value) for name, value in results.items()}
     (output_dir / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
+    learning_curves(output_dir / "history.csv", output_dir / "learning_curves.png")
     return results
 
 
@@ -130,6 +134,8 @@ def main(argv: list[str] | None = None) -> None:
         else "no TensorBoard logs (they need the TensorFlow backend and tensorboard)"
     )
     print(f"Curves: {output_dir / 'history.csv'}; {tensorboard}")
+    plots = ", ".join(str(path) for path in sorted(output_dir.glob("*.png")))
+    print(f"Plots: {plots}")
 
 
 if __name__ == "__main__":

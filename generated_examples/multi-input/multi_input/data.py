@@ -7,7 +7,8 @@ per example:
     NAME.*   the columns of input NAME (numbers or text categories), such as
              clinical.age, clinical.weight, scan.p0, scan.p1, ...
 
-    python -m multi_input.train --data patients.csv --columns label=outcome
+    python -m multi_input.train \\
+        --data patients.csv --columns label=outcome
 
 `--inputs "clinical=age,weight;scan=p0,p1"` names each input's columns instead. A
 `.npz` file holds one float array per input, shape (n, width), and `label`:

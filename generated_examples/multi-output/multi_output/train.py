@@ -18,6 +18,7 @@ from multi_output.batches import batches
 from multi_output.config import ModelConfig, TrainConfig
 from multi_output.data import DataError, load_splits, num_examples
 from multi_output.model import adapt, build_model, compile_model
+from multi_output.plots import learning_curves, result_plots
 
 # An epoch is one pass over the training data, but at least this many batches: a
 # small dataset then trains long enough, and early stopping still ends the run
@@ -57,6 +58,7 @@ def train(config: TrainConfig) -> dict[str, float]:
     Writes to `config.output_dir`: `best.keras` (best validation loss),
     `history.csv` (one row per epoch), `logs/` (TensorBoard, on TensorFlow),
     `schema.json` (the data's columns and classes, for evaluate and predict)
+    `learning_curves.png`, plots of the test results (`*.png`)
     and `metrics.json`.
     """
     keras.utils.set_random_seed(config.seed)
@@ -87,8 +89,11 @@ def train(config: TrainConfig) -> dict[str, float]:
         return_dict=True,
         verbose=0,
     )
+    result_plots(model, test_split, schema, output_dir)
+
     results = {name: float(value) for name, value in results.items()}
     (output_dir / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
+    learning_curves(output_dir / "history.csv", output_dir / "learning_curves.png")
     return results
 
 
@@ -135,6 +140,8 @@ def main(argv: list[str] | None = None) -> None:
         else "no TensorBoard logs (they need the TensorFlow backend and tensorboard)"
     )
     print(f"Curves: {output_dir / 'history.csv'}; {tensorboard}")
+    plots = ", ".join(str(path) for path in sorted(output_dir.glob("*.png")))
+    print(f"Plots: {plots}")
 
 
 if __name__ == "__main__":

@@ -187,7 +187,14 @@ def test_train_evaluate_and_predict_from_a_table(tmp_path):
     results = train(config)
     schema = json.loads((run / "schema.json").read_text())
     assert sum(schema["widths"].values()) == len(columns) - len(TARGETS)
-    assert set(evaluate(run, path)) == set(results)
+    assert set(evaluate(run, path, tmp_path / "plots")) == set(results)
+    drawn = {
+        name: f"{name}_confusion.png" if classes else f"{name}_predicted_vs_true.png"
+        for name, classes in TARGETS.items()
+    }
+    assert (run / "learning_curves.png").is_file()
+    for plot in drawn.values():
+        assert (run / plot).is_file() and (tmp_path / "plots" / plot).is_file()
     predictions = predict(run, path)
     for name in TARGETS:
         assert len(predictions[name]) == 400

@@ -172,7 +172,9 @@ def test_train_evaluate_and_predict_from_a_file(config, tmp_path):
     schema = Schema.load(run / "schema.json")
     assert schema.features == FEATURES
     assert schema.threshold is not None
-    assert set(evaluate(run, path)) == set(results)
+    assert set(evaluate(run, path, tmp_path / "plots")) == set(results)
+    assert (run / "learning_curves.png").is_file() and (run / "pairs.png").is_file()
+    assert (tmp_path / "plots" / "pairs.png").is_file()
     embeddings = predict(run, path)
     assert len(embeddings) == config.embedding_dim
     assert all(len(values) == 240 for values in embeddings.values())

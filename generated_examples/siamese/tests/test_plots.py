@@ -1,0 +1,26 @@
+import numpy as np
+
+from siamese.plots import learning_curves, roc_points
+
+PNG = b"\x89PNG"
+
+
+def test_learning_curves_draw_a_run_history(tmp_path):
+    history = tmp_path / "history.csv"
+    history.write_text(
+        "epoch,accuracy,loss,val_accuracy,val_loss\n"
+        "0,0.5,1.2,0.55,1.1\n"
+        "1,0.7,0.8,0.68,0.9\n"
+    )
+    path = learning_curves(history, tmp_path / "curves.png")
+    assert path.read_bytes().startswith(PNG)
+
+
+def test_roc_points_run_from_calling_none_to_calling_all():
+    same = np.array([1, 1, 0, 0])
+    false_rate, true_rate = roc_points(np.array([0.9, 0.8, 0.3, 0.1]), same)
+    # Perfectly ranked: every same pair is called before any different one.
+    np.testing.assert_allclose(true_rate, [0, 0.5, 1, 1, 1])
+    np.testing.assert_allclose(false_rate, [0, 0, 0, 0.5, 1])
+    false_rate, true_rate = roc_points(np.array([0.1, 0.3, 0.8, 0.9]), same)
+    np.testing.assert_allclose(true_rate, [0, 0, 0, 0.5, 1])
