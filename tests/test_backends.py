@@ -4,9 +4,9 @@ TensorFlow, JAX and torch, the last two in virtualenvs without TensorFlow.
 The JAX and torch environments hold only what a generated project installs (Keras,
 numpy, pyarrow, matplotlib, the backend) plus pytest; `import tensorflow` fails in
 them. They are built once and kept in `.test-envs/` (keyed by what they install), so
-later runs reuse them. TensorFlow runs in kgen's own environment. The gallery projects train
-and run their full suites on each backend; variants with custom layers and output
-transforms run their quick tests.
+later runs reuse them. TensorFlow runs in kgen's own environment. The gallery
+projects train and run their full suites on each backend; variants with custom
+layers and output transforms run their quick tests.
 """
 
 from __future__ import annotations

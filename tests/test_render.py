@@ -234,7 +234,8 @@ def test_the_generated_pyproject_is_complete(render_project: RenderProject) -> N
     names = [
         re.split(r"[^\w-]", dep)[0] for dep in pyproject["project"]["dependencies"]
     ]
-    assert names == ["keras", "numpy"]
+    # The siamese project reads tables (pyarrow) and draws plots (matplotlib).
+    assert names == ["keras", "matplotlib", "numpy", "pyarrow"]
     for backend in backends:
         assert any(dep.startswith(backend) for dep in extras[backend]), extras[backend]
     assert pyproject["tool"]["setuptools"]["packages"] == ["demo"]
