@@ -47,7 +47,7 @@ NUMBER_LEVELS: dict[str, list[Any]] = {
     ],
     "loss_weights": [None, "score=2.0"],
     "units": [8, 64],
-    "vocab_size": [3, 12],
+    "vocab_size": [6, 12],
     "sequence_length": [1, 4],
     "output_scale": [2.0],
     "output_shift": [-1.0],

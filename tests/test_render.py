@@ -115,16 +115,16 @@ TABLES = {"evaluate", "predict"}
     [
         (("--loss", "contrastive"), {"layers", "losses", "metrics", "pairs", *TABLES}),
         (("--loss", "binary_crossentropy"), {"layers", "pairs", *TABLES}),
-        # Files in: evaluate and predict (every pattern but encoder-decoder so far).
+        # Files in: evaluate and predict, for every pattern.
         (("parallel",), TABLES),
         (("parallel", "--merge", "weighted_average"), {"layers", *TABLES}),
         (("parallel", "--shared-weights", "--branches", "4"), {"layers", *TABLES}),
         (("multi-input",), TABLES),
         (("multi-output",), TABLES),
-        (("encoder-decoder",), set()),
+        (("encoder-decoder",), TABLES),
         (("multi-input", "--output-transform", "log"), {"layers", *TABLES}),
         (("multi-output", "--output-transform", "scale_shift"), TABLES),
-        (("encoder-decoder", "--scale-out"), {"distribute"}),
+        (("encoder-decoder", "--scale-out"), {"distribute", *TABLES}),
         (
             ("parallel", "--scale-out", "--merge", "weighted_average"),
             {"layers", *TABLES},

@@ -1,64 +1,163 @@
-"""Token sequences for the encoder-decoder: a built-in learnable task, or your own data.
+"""Sequence pairs for the encoder-decoder: a built-in learnable task, or your own data.
 
-Token 0 is the start token; sequences use tokens 1..9. Your own data is a
-`.npz` file with two int arrays of equal length n:
+Your own data is a table (CSV or Parquet) of text pairs, one row per example:
 
-    source  int, shape (n, 5), tokens in 1..9
-    target  int, shape (n, 5), tokens in 1..9
+    source  the text to read, such as a sentence in English
+    target  the text to write, such as its translation
 
-    numpy.savez("data.npz", source=source, target=target)
+    python -m encoder_decoder.train \\
+        --data sentences.csv --columns source=english,target=french
 
-The decoder input for teacher forcing (the target shifted right, start token first)
-is derived from `target`.
+Text is lowercased and cut into words and punctuation marks. Each side gets its own
+vocabulary, the most frequent words of the training split (at most --max-words); a
+word outside it reads as the unknown token. A `.npz` file holds `source` and `target`
+as text, shape (n,), or as your own token ids, shape (n, length): integers from 1,
+0 for padding.
+
+The model reads tokens: 0 pads, 1 starts the decoder, 2 ends a target, 3 is unknown;
+words (or your ids) take 4 on. The decoder's input, the target shifted right with
+the start token first, is derived from `target`.
 """
 
+import collections
+import dataclasses
+import functools
+import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
+import pyarrow
+import pyarrow.csv
+import pyarrow.parquet
 
-from encoder_decoder.config import ModelConfig
-from encoder_decoder.model import START_TOKEN
+from encoder_decoder.config import ModelConfig, TrainConfig
+from encoder_decoder.model import END, PAD, RESERVED, START, UNKNOWN
 
-Data = tuple[dict[str, np.ndarray], np.ndarray]
+SIDES = ("source", "target")
+WORD = re.compile(r"\w+|[^\w\s]")
+
+# Inputs, targets and the weight of each target step.
+Data = tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]
 
 
 class DataError(ValueError):
     """A data file that does not match the documented format."""
 
 
-def read_npz(
-    path, input_shapes: dict[str, tuple[int, ...]], targets: list[str]
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Read the input arrays named in `input_shapes` and the `targets` arrays."""
+FORMATS = ".npz, .csv or .parquet"
+
+
+def read_file(path) -> dict[str, np.ndarray]:
+    """The named arrays of a `.npz` file, or the columns of a CSV or Parquet table."""
     path = Path(path)
     if not path.is_file():
+        raise DataError(f"{path} does not exist; pass a {FORMATS} file (see data.py)")
+    # `train` reads its file twice (its schema, then its examples): parse it once.
+    return read_arrays(path, path.stat().st_mtime_ns, path.stat().st_size)
+
+
+@functools.lru_cache(maxsize=1)
+def read_arrays(path: Path, modified: int, size: int) -> dict[str, np.ndarray]:
+    """`read_file` of a file as it was at time `modified`, with `size` bytes."""
+    suffix = path.suffix.lower()
+    if suffix not in (".npz", ".csv", ".parquet"):
+        hint = "; numpy.savez(...) saves named arrays" if suffix == ".npy" else ""
         raise DataError(
-            f"{path} does not exist; pass a .npz file (format: see data.py)"
+            f"{path}: cannot read {suffix or 'unnamed'} files; "
+            f"pass a {FORMATS} file{hint}"
         )
-    names = [*input_shapes, *targets]
-    with np.load(path) as arrays:
-        missing = sorted(set(names) - set(arrays.files))
-        if missing:
-            raise DataError(
-                f"{path} lacks the arrays {missing}; it needs {', '.join(names)}"
-            )
-        inputs = {name: arrays[name] for name in input_shapes}
-        outputs = {name: arrays[name] for name in targets}
-    count = len(outputs[targets[0]])
-    expected = {name: (count, *shape) for name, shape in input_shapes.items()}
-    expected.update({name: (count, *outputs[name].shape[1:]) for name in targets})
-    for name, array in {**inputs, **outputs}.items():
-        if array.shape != expected[name]:
-            raise DataError(
-                f"{path}: '{name}' has shape {array.shape}, expected "
-                f"{expected[name]} to match {count} '{targets[0]}' values"
-            )
-    return inputs, outputs
+    try:
+        if suffix == ".npz":
+            with np.load(path) as arrays:
+                return {name: arrays[name] for name in arrays.files}
+        if suffix == ".csv":
+            table = pyarrow.csv.read_csv(path)
+        else:
+            table = pyarrow.parquet.read_table(path)
+    except (OSError, ValueError) as error:  # pyarrow's parse errors are ValueErrors
+        reason = str(error).strip().splitlines()[0]
+        if "allow_pickle" in reason:  # numpy will not unpickle object arrays
+            reason = "it holds object arrays; save text as str arrays instead"
+        raise DataError(f"{path}: cannot read it as {suffix}: {reason}") from None
+    return {name: table[name].to_numpy() for name in table.column_names}
+
+
+def listing(values) -> str:
+    """A few of `values`, for an error message."""
+    values = list(values)
+    shown = ", ".join(repr(value) for value in values[:5])
+    return shown + (f" and {len(values) - 5} more" if len(values) > 5 else "")
+
+
+def numbers(path, name: str, array: np.ndarray) -> np.ndarray:
+    """`array` as float32, if it holds only finite numbers."""
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise DataError(
+            f"{path}: '{name}' holds {array.dtype} values, not numbers; encode it as "
+            "numbers (categories: one 0/1 column each) or leave it out with --features"
+        )
+    values = array.astype("float32")
+    bad = ~np.isfinite(values).reshape(len(values), -1).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DataError(
+            f"{path}: '{name}' has NaN or infinite values in {len(rows)} rows "
+            f"(first: row {rows[0]}, counting from 0 after any header); "
+            "drop or fill them first, e.g. with pandas' dropna() or fillna()"
+        )
+    return values
+
+
+def labels(path, name: str, array: np.ndarray) -> np.ndarray:
+    """`array` as one label per example: integers or class names."""
+    if array.size != len(array):
+        raise DataError(
+            f"{path}: '{name}' has shape {array.shape}; "
+            "labels are one value per example, shape (n,)"
+        )
+    values = array.reshape(-1)
+    if values.dtype == object and np.equal(values, None).any():
+        rows = np.flatnonzero(np.equal(values, None))
+        raise DataError(
+            f"{path}: '{name}' is empty in {len(rows)} rows (first: row {rows[0]}); "
+            "drop or fill them first"
+        )
+    if not (np.issubdtype(values.dtype, np.integer) or values.dtype.kind in "OU"):
+        raise DataError(
+            f"{path}: '{name}' holds {values.dtype} values; labels are integer classes "
+            "from 0 or class names"
+        )
+    return values
+
+
+def parse_columns(text: str | None, names) -> dict[str, str]:
+    """`--columns NAME=COLUMN,...` as {name: column}, each name one of `names`."""
+    pairs = [pair.partition("=") for pair in (text or "").split(",") if pair.strip()]
+    columns = {name.strip(): column.strip() for name, _, column in pairs}
+    unknown = sorted(set(columns) - set(names))
+    if unknown or any(not column for column in columns.values()):
+        raise DataError(
+            f"--columns {text!r}: expected NAME=COLUMN pairs, the names being "
+            f"{', '.join(names)}"
+        )
+    return columns
+
+
+def write_file(columns: dict[str, np.ndarray], path) -> None:
+    """Write named columns to a `.csv`, `.parquet` or `.npz` file, by its suffix."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        np.savez(path, **columns)
+    elif path.suffix == ".csv":
+        pyarrow.csv.write_csv(pyarrow.table(columns), path)
+    else:
+        pyarrow.parquet.write_table(pyarrow.table(columns), path)
 
 
 def num_examples(data: Data) -> int:
-    inputs, _ = data
+    inputs = data[0]
     return len(next(iter(inputs.values())))
 
 
@@ -93,46 +192,249 @@ def split(
     )
 
 
-def with_decoder_input(source: np.ndarray, target: np.ndarray) -> Data:
-    """Inputs for teacher forcing: the source, and the target shifted right by one."""
-    start = np.full((len(target), 1), START_TOKEN, dtype="int32")
+@dataclasses.dataclass(frozen=True)
+class Schema:
+    """How the model reads a file's pairs, as found in the training file.
+
+    `columns`: the column of each side; `sizes`: the tokens of each side;
+    `lengths`: tokens per source and per target (its end token included), longer
+    ones are cut; `vocabularies`: the words of each side, from token 4 on (None for
+    token ids). Saved in the run directory, so that evaluate and predict read alike.
+    """
+
+    columns: dict[str, str]
+    sizes: dict[str, int]
+    lengths: dict[str, int]
+    vocabularies: dict[str, list[str]] | None = None
+
+    def save(self, path) -> None:
+        Path(path).write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path) -> "Schema":
+        return cls(**json.loads(Path(path).read_text()))
+
+
+def words(text: str) -> list[str]:
+    """Text as the model reads it: lowercased words and punctuation marks."""
+    return WORD.findall(text.lower())
+
+
+def texts(path, name: str, array: np.ndarray) -> list[str]:
+    """A text column, one string per example."""
+    values = labels(path, name, array)
+    if values.dtype.kind not in "OU" or not all(isinstance(v, str) for v in values):
+        raise DataError(
+            f"{path}: '{name}' holds {values.dtype} values; it must be text, or in a "
+            ".npz file token ids of shape (n, length)"
+        )
+    return values.tolist()
+
+
+def token_ids(path, name: str, array: np.ndarray) -> list[list[int]]:
+    """Your own token ids (0 for padding) as the model's tokens, padding dropped."""
+    if (
+        array.ndim != 2
+        or not np.issubdtype(array.dtype, np.integer)
+        or array.min(initial=0) < 0
+    ):
+        raise DataError(
+            f"{path}: '{name}' must be text, or integer token ids from 1 (0: "
+            f"padding) of shape (n, length), not {array.dtype} of shape {array.shape}"
+        )
+    return [[int(i) + len(RESERVED) - 1 for i in row if i > 0] for row in array]
+
+
+def is_text(array: np.ndarray) -> bool:
+    return array.ndim == 1 and array.dtype.kind in "OU"
+
+
+def most_frequent(sequences: list[list[str]], count: int) -> list[str]:
+    """The `count` most frequent words of `sequences`; ties in alphabetical order."""
+    counts = collections.Counter(word for sequence in sequences for word in sequence)
+    return sorted(counts, key=lambda word: (-counts[word], word))[:count]
+
+
+def find_schema(path, columns: dict[str, str], max_words: int, rows) -> Schema:
+    """The schema of a training file: its two columns (`columns` renames them),
+    their vocabularies (or token ids) and lengths, from its training `rows` only."""
+    arrays = read_file(path)
+    names = {side: columns.get(side, side) for side in SIDES}
+    for column in names.values():
+        if column not in arrays:
+            raise DataError(
+                f"{path} has no column '{column}' (it has {listing(arrays)}); name "
+                "the columns with --columns source=COLUMN,target=COLUMN"
+            )
+    if all(is_text(arrays[column]) for column in names.values()):
+        sequences = {
+            side: [words(text) for text in texts(path, column, arrays[column][rows])]
+            for side, column in names.items()
+        }
+        vocabularies = {
+            side: most_frequent(sequences[side], max_words) for side in SIDES
+        }
+        sizes = {side: len(RESERVED) + len(vocabularies[side]) for side in SIDES}
+    else:
+        sequences = {
+            side: token_ids(path, column, arrays[column][rows])
+            for side, column in names.items()
+        }
+        vocabularies = None
+        sizes = {
+            side: 1 + max((max(s, default=0) for s in sequences[side]), default=0)
+            for side in SIDES
+        }
+        sizes = {side: max(size, len(RESERVED)) for side, size in sizes.items()}
+    longest = {side: max(map(len, sequences[side]), default=0) for side in SIDES}
+    if not longest["source"]:
+        raise DataError(f"{path}: every '{names['source']}' is empty")
+    lengths = {"source": longest["source"], "target": longest["target"] + 1}
+    return Schema(names, sizes, lengths, vocabularies)
+
+
+def read_tokens(
+    path, schema: Schema, targets: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The source tokens of every pair in a file, and its target tokens (end token
+    last), each padded with 0 or cut to the schema's length."""
+    arrays = read_file(path)
+    sides = SIDES if targets else SIDES[:1]
+    needed = [schema.columns[side] for side in sides]
+    missing = [column for column in needed if column not in arrays]
+    if missing:
+        raise DataError(
+            f"{path} lacks the columns {listing(missing)}; "
+            "the model reads the training file's"
+        )
+    tokens = {}
+    for side in sides:
+        array = arrays[schema.columns[side]]
+        if schema.vocabularies is None:
+            sequences = token_ids(path, schema.columns[side], array)
+        else:
+            index = {
+                word: token
+                for token, word in enumerate(schema.vocabularies[side], len(RESERVED))
+            }
+            sequences = [
+                [index.get(word, UNKNOWN) for word in words(text)]
+                for text in texts(path, schema.columns[side], array)
+            ]
+        end = side == "target"
+        tokens[side] = padded(sequences, schema.lengths[side], end)
+        too_large = tokens[side].max(initial=0) >= schema.sizes[side]
+        if too_large:
+            raise DataError(
+                f"{path}: '{schema.columns[side]}' has token ids above the training "
+                f"file's ({schema.sizes[side] - len(RESERVED)})"
+            )
+    if not len(tokens["source"]):
+        raise DataError(f"{path} has no examples")
+    return tokens["source"], tokens.get("target")
+
+
+def padded(sequences: list[list[int]], length: int, end: bool) -> np.ndarray:
+    """Token sequences as one int32 array, padded with 0 or cut to `length`; with
+    `end`, each ends with the end token."""
+    tokens = np.full((len(sequences), length), PAD, dtype="int32")
+    for row, sequence in enumerate(sequences):
+        sequence = sequence[: length - 1] + [END] if end else sequence[:length]
+        tokens[row, : len(sequence)] = sequence
+    return tokens
+
+
+def as_data(source: np.ndarray, target: np.ndarray) -> Data:
+    """Inputs for teacher forcing, the target, and the weight of each target step.
+
+    The decoder reads the target shifted right: the start token first, the end token
+    never read (it ends the sequence). Padded steps weigh 0 in the loss and metrics.
+    """
+    start = np.full((len(target), 1), START, dtype="int32")
     decoder_input = np.concatenate([start, target[:, :-1]], axis=1)
-    return {"source": source, "decoder_input": decoder_input}, target
+    decoder_input[decoder_input == END] = PAD
+    weights = (target != PAD).astype("float32")
+    return {"source": source, "decoder_input": decoder_input}, target, weights
 
 
 def make_synthetic_data(num_examples, vocab_size, sequence_length, seed=0) -> Data:
-    """Random token sequences to be reversed: the target is the source backwards."""
+    """Random word sequences to be reversed: the target is the source backwards."""
     rng = np.random.default_rng(seed)
-    source = rng.integers(1, vocab_size, size=(num_examples, sequence_length))
-    source = source.astype("int32")
-    return with_decoder_input(source, source[:, ::-1].copy())
+    shape = (num_examples, sequence_length)
+    source = rng.integers(len(RESERVED), vocab_size, size=shape).astype("int32")
+    end = np.full((num_examples, 1), END, dtype="int32")
+    return as_data(source, np.concatenate([source[:, ::-1], end], axis=1))
 
 
-def load_data(path, vocab_size, sequence_length) -> Data:
-    """Read sequence pairs from a `.npz` file in the format of the docstring."""
-    shape = (sequence_length,)
-    inputs, targets = read_npz(path, {"source": shape}, ["target"])
-    source, target = inputs["source"], targets["target"]
-    for name, tokens in (("source", source), ("target", target)):
-        if (
-            tokens.shape[1:] != shape
-            or not np.issubdtype(tokens.dtype, np.integer)
-            or not ((tokens >= 1) & (tokens < vocab_size)).all()
-        ):
-            raise DataError(
-                f"{path}: '{name}' must be integer tokens from 1 to {vocab_size - 1} "
-                f"of shape (n, {sequence_length})"
-            )
-    return with_decoder_input(source.astype("int32"), target.astype("int32"))
-
-
-def load_splits(data_path=None, seed=0) -> tuple[Data, Data, Data]:
-    """Train, validation and test data from `data_path`, or built-in data if None."""
+def built_in_schema() -> Schema:
+    """The schema of the built-in data: token ids, no vocabularies."""
     config = ModelConfig()
-    if data_path is None:
+    return Schema(
+        {side: side for side in SIDES},
+        {"source": config.source_vocab_size, "target": config.target_vocab_size},
+        {"source": config.sequence_length, "target": config.sequence_length + 1},
+    )
+
+
+def load_data(path, schema: Schema) -> Data:
+    """The pairs of a file that follows `schema` (the training file's)."""
+    return as_data(*read_tokens(path, schema))
+
+
+def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
+    """Train, validation and test data, and the schema of their files.
+
+    From `config.data_path` (built-in data if None), split at random by pair; a
+    `config.validation_path` or `config.test_path` file replaces that part.
+    """
+    parts = {
+        "validation": 0.0 if config.validation_path else 0.1,
+        "test": 0.0 if config.test_path else 0.1,
+    }
+    if config.data_path is None:
+        if config.validation_path or config.test_path:
+            raise DataError(
+                "--validation-data and --test-data need --data: the built-in data "
+                "makes its own"
+            )
+        schema = built_in_schema()
+        model_config = ModelConfig()
         data = make_synthetic_data(
-            8192, config.vocab_size, config.sequence_length, seed
+            8192,
+            model_config.source_vocab_size,
+            model_config.sequence_length,
+            seed=config.seed,
+        )
+        train_split, validation_split, test_split = split(
+            data, **parts, seed=config.seed
         )
     else:
-        data = load_data(data_path, config.vocab_size, config.sequence_length)
-    return split(data, seed=seed)
+        columns = parse_columns(config.columns, SIDES)
+        # The vocabularies come from the training part alone: split rows first.
+        count = len(next(iter(read_file(config.data_path).values()), []))
+        rows = [
+            part[0]["row"]
+            for part in split(({"row": np.arange(count)},), **parts, seed=config.seed)
+        ]
+        schema = find_schema(config.data_path, columns, config.max_words, rows[0])
+        data = load_data(config.data_path, schema)
+        train_split, validation_split, test_split = (select(data, r) for r in rows)
+    if config.validation_path:
+        validation_split = load_data(config.validation_path, schema)
+    if config.test_path:
+        test_split = load_data(config.test_path, schema)
+    return train_split, validation_split, test_split, schema
+
+
+def as_text(tokens: np.ndarray, schema: Schema, side: str = "target") -> list[str]:
+    """Token sequences as text (words joined by spaces; your ids for a file of token
+    ids), each up to its end token."""
+    lines = []
+    for row in tokens.tolist():
+        row = row[: row.index(END)] if END in row else row
+        if schema.vocabularies is None:
+            lines.append(" ".join(str(t - len(RESERVED) + 1) for t in row if t != PAD))
+        else:
+            vocabulary = RESERVED + schema.vocabularies[side]
+            lines.append(" ".join(vocabulary[t] for t in row if t != PAD))
+    return lines

@@ -18,7 +18,7 @@ from encoder_decoder.batches import batches
 from encoder_decoder.config import ModelConfig, TrainConfig
 from encoder_decoder.data import DataError, load_splits, num_examples
 from encoder_decoder.model import build_model, compile_model
-from encoder_decoder.plots import learning_curves
+from encoder_decoder.plots import learning_curves, result_plots
 
 # An epoch is one pass over the training data, but at least this many batches: a
 # small dataset then trains long enough, and early stopping still ends the run
@@ -57,19 +57,25 @@ def train(config: TrainConfig) -> dict[str, float]:
 
     Writes to `config.output_dir`: `best.keras` (best validation loss),
     `history.csv` (one row per epoch), `logs/` (TensorBoard, on TensorFlow),
-    `learning_curves.png`
+    `schema.json` (the data's columns and classes, for evaluate and predict)
+    `learning_curves.png`, plots of the test results (`*.png`)
     and `metrics.json`.
     """
     keras.utils.set_random_seed(config.seed)
-    train_split, validation_split, test_split = load_splits(
-        config.data_path, config.seed
+    train_split, validation_split, test_split, schema = load_splits(config)
+    # The model takes the tokens of the data's vocabularies.
+    model_config = dataclasses.replace(
+        ModelConfig(),
+        source_vocab_size=schema.sizes["source"],
+        target_vocab_size=schema.sizes["target"],
     )
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    schema.save(output_dir / "schema.json")
     batches_per_epoch = max(
         math.ceil(num_examples(train_split) / config.batch_size), MIN_BATCHES_PER_EPOCH
     )
-    model = compile_model(build_model(ModelConfig()), config)
+    model = compile_model(build_model(model_config), config)
     model.fit(
         batches(train_split, config.batch_size, training=True, seed=config.seed),
         validation_data=batches(validation_split, config.batch_size),
@@ -84,6 +90,7 @@ def train(config: TrainConfig) -> dict[str, float]:
         return_dict=True,
         verbose=0,
     )
+    result_plots(model, test_split, schema, output_dir)
 
     results = {name: float(value) for name, value in results.items()}
     (output_dir / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")

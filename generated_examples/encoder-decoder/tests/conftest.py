@@ -11,4 +11,7 @@ def config():
 
 @pytest.fixture(scope="session")
 def batch(config):
-    return make_synthetic_data(64, config.vocab_size, config.sequence_length, seed=1)
+    """Pairs as the model trains on them: inputs, targets and their weights."""
+    return make_synthetic_data(
+        64, config.source_vocab_size, config.sequence_length, seed=1
+    )

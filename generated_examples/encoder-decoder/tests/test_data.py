@@ -1,39 +1,199 @@
+import json
+
 import keras
 import numpy as np
 import pytest
 
-from encoder_decoder.data import DataError, load_data, make_synthetic_data, split
+from encoder_decoder.config import TrainConfig
+from encoder_decoder.data import (
+    DataError,
+    as_data,
+    as_text,
+    find_schema,
+    load_splits,
+    make_synthetic_data,
+    read_tokens,
+    split,
+    words,
+    write_file,
+)
+from encoder_decoder.evaluate import evaluate
+from encoder_decoder.model import END, PAD, START, UNKNOWN
+from encoder_decoder.predict import predict
+from encoder_decoder.train import main, train
+
+ANIMALS = ["cat", "dog", "bird", "fish", "horse", "cow"]
+COLOURS = ["red", "green", "blue"]
+
+
+def sentences(count=120, seed=0):
+    """Text pairs: "the red cat ." becomes "cat red !", every word kept."""
+    rng = np.random.default_rng(seed)
+    animals = rng.choice(ANIMALS, count)
+    colours = rng.choice(COLOURS, count)
+    source = [f"The {c} {a}." for c, a in zip(colours, animals, strict=True)]
+    target = [f"{a} {c} !" for c, a in zip(colours, animals, strict=True)]
+    return {"english": np.array(source), "reversed": np.array(target)}
+
+
+COLUMNS = {"source": "english", "target": "reversed"}
+
+
+def write(columns, path):
+    """Write columns as the project writes files (by suffix); return the path."""
+    write_file(columns, path)
+    return path
 
 
 def test_targets_reverse_sources_and_decoder_inputs_are_shifted(config):
-    inputs, target = make_synthetic_data(100, config.vocab_size, config.sequence_length)
-    np.testing.assert_array_equal(target, inputs["source"][:, ::-1])
-    np.testing.assert_array_equal(inputs["decoder_input"][:, 0], 0)
-    np.testing.assert_array_equal(inputs["decoder_input"][:, 1:], target[:, :-1])
-    assert inputs["source"].min() >= 1 and inputs["source"].max() < config.vocab_size
-
-
-def test_npz_round_trip(config, batch, tmp_path):
-    inputs, target = batch
-    np.savez(tmp_path / "data.npz", source=inputs["source"], target=target)
-    loaded, loaded_target = load_data(
-        tmp_path / "data.npz", config.vocab_size, config.sequence_length
+    inputs, target, weights = make_synthetic_data(
+        100, config.source_vocab_size, config.sequence_length
     )
-    for name in inputs:
-        np.testing.assert_array_equal(loaded[name], inputs[name])
-    np.testing.assert_array_equal(loaded_target, target)
+    np.testing.assert_array_equal(target[:, :-1], inputs["source"][:, ::-1])
+    np.testing.assert_array_equal(target[:, -1], END)
+    np.testing.assert_array_equal(inputs["decoder_input"][:, 0], START)
+    np.testing.assert_array_equal(inputs["decoder_input"][:, 1:], target[:, :-1])
+    assert inputs["source"].min() > UNKNOWN
+    assert inputs["source"].max() < config.source_vocab_size
+    np.testing.assert_array_equal(weights, 1.0)
 
 
-def test_malformed_files_are_explained(config, batch, tmp_path):
-    inputs, target = batch
-    with pytest.raises(DataError, match="does not exist"):
-        load_data(tmp_path / "missing.npz", config.vocab_size, config.sequence_length)
-    np.savez(tmp_path / "no_target.npz", source=inputs["source"])
-    with pytest.raises(DataError, match="lacks the arrays \\['target'\\]"):
-        load_data(tmp_path / "no_target.npz", config.vocab_size, config.sequence_length)
-    np.savez(tmp_path / "bad.npz", source=inputs["source"], target=target + 1000)
-    with pytest.raises(DataError, match="integer tokens"):
-        load_data(tmp_path / "bad.npz", config.vocab_size, config.sequence_length)
+def test_padded_steps_weigh_nothing_and_the_end_token_is_not_read():
+    target = np.array([[5, 6, END, PAD], [7, END, PAD, PAD]])
+    inputs, _, weights = as_data(np.array([[4, 4], [5, PAD]]), target)
+    np.testing.assert_array_equal(
+        inputs["decoder_input"], [[START, 5, 6, PAD], [START, 7, PAD, PAD]]
+    )
+    np.testing.assert_array_equal(weights, [[1, 1, 1, 0], [1, 1, 0, 0]])
+
+
+def test_text_is_read_as_lowercase_words_and_marks():
+    assert words("The red Cat, at 5.") == ["the", "red", "cat", ",", "at", "5", "."]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".npz"])
+def test_text_pairs_read_back_as_their_words(tmp_path, suffix):
+    columns = sentences()
+    path = write(columns, tmp_path / f"pairs{suffix}")
+    schema = find_schema(path, COLUMNS, 100, np.arange(120))
+    assert sorted(schema.vocabularies["source"]) == sorted(
+        ["the", "."] + ANIMALS + COLOURS
+    )
+    assert schema.lengths == {"source": 4, "target": 4}
+    source, target = read_tokens(path, schema)
+    assert as_text(source, schema, "source") == [
+        " ".join(words(text)) for text in columns["english"]
+    ]
+    assert as_text(target, schema) == list(columns["reversed"])
+
+
+def test_vocabularies_come_from_the_training_rows_only(tmp_path):
+    columns = sentences()
+    columns["english"][0] = "The purple cat."
+    path = write(columns, tmp_path / "pairs.csv")
+    schema = find_schema(path, COLUMNS, 100, np.arange(1, 120))
+    assert "purple" not in schema.vocabularies["source"]
+    source, _ = read_tokens(path, schema)
+    assert source[0, 1] == UNKNOWN
+    assert as_text(source[:1], schema, "source") == ["the [unk] cat ."]
+    # The most frequent words only (--max-words).
+    small = find_schema(path, COLUMNS, 2, np.arange(120))
+    assert small.vocabularies["source"] == [".", "the"]  # as frequent: by name
+
+
+def test_own_token_ids_in_npz(tmp_path):
+    source = np.array([[1, 2, 3], [4, 5, 0]])
+    path = write({"source": source, "target": source[:, ::-1]}, tmp_path / "ids.npz")
+    schema = find_schema(path, {}, 100, np.arange(2))
+    assert schema.vocabularies is None
+    assert schema.sizes == {"source": 9, "target": 9}
+    tokens, target = read_tokens(path, schema)
+    assert as_text(tokens, schema, "source") == ["1 2 3", "4 5"]
+    assert as_text(target, schema) == ["3 2 1", "5 4"]
+
+
+def test_held_out_files_use_the_training_vocabularies(tmp_path):
+    train_path = write(sentences(200), tmp_path / "train.csv")
+    test_columns = sentences(20, seed=1)
+    test_columns["english"][0] = "The golden fish."
+    test_path = write(test_columns, tmp_path / "test.csv")
+    config = TrainConfig(
+        data_path=str(train_path),
+        test_path=str(test_path),
+        columns="source=english,target=reversed",
+    )
+    train_split, validation_split, test_split, schema = load_splits(config)
+    assert [len(part[1]) for part in (train_split, validation_split)] == [180, 20]
+    assert as_text(test_split[0]["source"][:1], schema, "source") == [
+        "the [unk] fish ."
+    ]
+
+
+@pytest.mark.slow
+def test_train_evaluate_and_predict_from_text_pairs(tmp_path):
+    path = write(sentences(400), tmp_path / "pairs.parquet")
+    run = tmp_path / "run"
+    config = TrainConfig(
+        data_path=str(path),
+        columns="source=english,target=reversed",
+        epochs=1,
+        steps_per_epoch=4,
+        output_dir=str(run),
+    )
+    results = train(config)
+    schema = json.loads((run / "schema.json").read_text())
+    assert schema["columns"] == COLUMNS
+    assert set(evaluate(run, path, tmp_path / "plots")) == set(results)
+    for plot in ("learning_curves.png", "decoded.png"):
+        assert (run / plot).is_file()
+    assert (tmp_path / "plots" / "decoded.png").is_file()
+    predictions = predict(run, path)
+    assert len(predictions["prediction"]) == 400
+    assert predictions["source"][0] == " ".join(words(sentences(400)["english"][0]))
+
+
+def no_target(columns):
+    del columns["reversed"]
+    return columns
+
+
+def numbers(columns):
+    columns["english"] = np.arange(120.0)
+    return columns
+
+
+def empty_cell(columns):
+    columns["english"] = np.array([None] + list(columns["english"][1:]), object)
+    return columns
+
+
+@pytest.mark.parametrize(
+    ("break_it", "suffix", "message"),
+    [
+        (no_target, ".csv", "has no column 'reversed'"),
+        (numbers, ".parquet", "integer token ids from 1"),
+        (empty_cell, ".parquet", "'english' is empty in 1 rows"),
+        (lambda columns: columns, ".npy", "numpy.savez"),
+    ],
+    ids=["no-target", "numbers", "empty-cell", "npy"],
+)
+def test_bad_data_is_one_line_and_writes_nothing(tmp_path, break_it, suffix, message):
+    path = tmp_path / f"pairs{suffix}"
+    if suffix == ".npy":
+        np.save(path, np.zeros((4, 2)))
+    else:
+        write(break_it(sentences()), path)
+    config = TrainConfig(data_path=str(path), columns="source=english,target=reversed")
+    with pytest.raises(DataError, match=message):
+        load_splits(config)
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        flags = ["--columns", "source=english,target=reversed"]
+        main(["--data", str(path), "--output-dir", str(run), *flags])
+    assert str(exit_info.value).startswith("error: ")
+    assert "\n" not in str(exit_info.value)
+    assert not run.exists()
+
 
 
 def example_rows(data):

@@ -6,9 +6,9 @@ from encoder_decoder.model import build_model, compile_model
 
 
 def test_keras_file_round_trip(config, batch, tmp_path):
-    inputs, targets = batch
+    inputs, targets, weights = batch  # weights: 0 for padded target steps
     model = compile_model(build_model(config))
-    model.fit(inputs, targets, epochs=1, verbose=0)
+    model.fit(inputs, targets, sample_weight=weights, epochs=1, verbose=0)
     model.save(tmp_path / "model.keras")
     reloaded = keras.models.load_model(tmp_path / "model.keras")  # safe_mode=True
     for reloaded_output, output in zip(
@@ -18,7 +18,6 @@ def test_keras_file_round_trip(config, batch, tmp_path):
     ):
         # float32: the reloaded graph may fuse ops differently, so allow rounding.
         np.testing.assert_allclose(reloaded_output, output, rtol=1e-5, atol=1e-7)
-    expected = model.evaluate(inputs, targets, return_dict=True, verbose=0)
-    assert reloaded.evaluate(inputs, targets, return_dict=True, verbose=0) == (
-        pytest.approx(expected)
-    )
+    options = {"sample_weight": weights, "return_dict": True, "verbose": 0}
+    expected = model.evaluate(inputs, targets, **options)
+    assert reloaded.evaluate(inputs, targets, **options) == pytest.approx(expected)

@@ -128,6 +128,19 @@ def labels(path, name: str, array: np.ndarray) -> np.ndarray:
     return values
 
 
+def parse_columns(text: str | None, names) -> dict[str, str]:
+    """`--columns NAME=COLUMN,...` as {name: column}, each name one of `names`."""
+    pairs = [pair.partition("=") for pair in (text or "").split(",") if pair.strip()]
+    columns = {name.strip(): column.strip() for name, _, column in pairs}
+    unknown = sorted(set(columns) - set(names))
+    if unknown or any(not column for column in columns.values()):
+        raise DataError(
+            f"--columns {text!r}: expected NAME=COLUMN pairs, the names being "
+            f"{', '.join(names)}"
+        )
+    return columns
+
+
 def write_file(columns: dict[str, np.ndarray], path) -> None:
     """Write named columns to a `.csv`, `.parquet` or `.npz` file, by its suffix."""
     path = Path(path)
@@ -208,19 +221,6 @@ def one_hot(path, name: str, array: np.ndarray, categories: list) -> np.ndarray:
     known = np.flatnonzero(codes >= 0)
     encoded[known, codes[known]] = 1.0
     return encoded
-
-
-def parse_columns(text: str | None) -> dict[str, str]:
-    """`--columns label=species,...` as {target: column}."""
-    pairs = [pair.partition("=") for pair in (text or "").split(",") if pair.strip()]
-    columns = {target.strip(): column.strip() for target, _, column in pairs}
-    unknown = sorted(set(columns) - set(TARGETS))
-    if unknown or any(not column for column in columns.values()):
-        raise DataError(
-            f"--columns {text!r}: expected TARGET=COLUMN pairs, the targets being "
-            f"{', '.join(TARGETS)}"
-        )
-    return columns
 
 
 def input_columns(
@@ -338,7 +338,7 @@ def read_examples(
 
 
 def num_examples(data: Data) -> int:
-    inputs, _ = data
+    inputs = data[0]
     return len(next(iter(inputs.values())))
 
 
@@ -442,7 +442,7 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
             8192, ModelConfig().input_shape, seed=config.seed
         )
     else:
-        columns = parse_columns(config.columns)
+        columns = parse_columns(config.columns, TARGETS)
         schema = find_schema(
             config.data_path, columns, config.features, config.group_column
         )

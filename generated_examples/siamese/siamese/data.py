@@ -131,6 +131,19 @@ def labels(path, name: str, array: np.ndarray) -> np.ndarray:
     return values
 
 
+def parse_columns(text: str | None, names) -> dict[str, str]:
+    """`--columns NAME=COLUMN,...` as {name: column}, each name one of `names`."""
+    pairs = [pair.partition("=") for pair in (text or "").split(",") if pair.strip()]
+    columns = {name.strip(): column.strip() for name, _, column in pairs}
+    unknown = sorted(set(columns) - set(names))
+    if unknown or any(not column for column in columns.values()):
+        raise DataError(
+            f"--columns {text!r}: expected NAME=COLUMN pairs, the names being "
+            f"{', '.join(names)}"
+        )
+    return columns
+
+
 def write_file(columns: dict[str, np.ndarray], path) -> None:
     """Write named columns to a `.csv`, `.parquet` or `.npz` file, by its suffix."""
     path = Path(path)
@@ -143,7 +156,7 @@ def write_file(columns: dict[str, np.ndarray], path) -> None:
 
 
 def num_examples(data: Data) -> int:
-    inputs, _ = data
+    inputs = data[0]
     return len(next(iter(inputs.values())))
 
 
@@ -394,7 +407,7 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
         schema = Schema(["items"], "label", list(input_shape))
         items = make_synthetic_items(8192, input_shape, seed=config.seed)
     else:
-        label = parse_label(config.columns)
+        label = parse_columns(config.columns, ["label"]).get("label", "label")
         schema = find_schema(config.data_path, label, config.features)
         if schema.pairs:
             pairs, ids = read_pairs(config.data_path, schema)
@@ -432,13 +445,3 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
     if config.test_path:
         test_split = load_data(config.test_path, schema, config.seed + 1)
     return train_split, validation_split, test_split, schema
-
-
-def parse_label(text: str | None) -> str:
-    """The class column named by `--columns label=COLUMN`; "label" by default."""
-    if not text:
-        return "label"
-    target, _, column = text.partition("=")
-    if target.strip() != "label" or not column.strip():
-        raise DataError(f"--columns {text!r}: expected label=COLUMN")
-    return column.strip()

@@ -20,10 +20,9 @@ def test_keras_file_round_trip(config, batch, tmp_path):
     ):
         # float32: the reloaded graph may fuse ops differently, so allow rounding.
         np.testing.assert_allclose(reloaded_output, output, rtol=1e-5, atol=1e-7)
-    expected = model.evaluate(inputs, targets, return_dict=True, verbose=0)
-    assert reloaded.evaluate(inputs, targets, return_dict=True, verbose=0) == (
-        pytest.approx(expected)
-    )
+    options = {"return_dict": True, "verbose": 0}
+    expected = model.evaluate(inputs, targets, **options)
+    assert reloaded.evaluate(inputs, targets, **options) == pytest.approx(expected)
 
 
 # The classes this project registers for `.keras` files (model.py imports them all).

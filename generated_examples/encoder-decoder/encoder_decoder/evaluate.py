@@ -1,0 +1,69 @@
+"""Evaluate a trained model on a data file: its metrics as JSON, and plots.
+
+python -m encoder_decoder.evaluate runs/latest --data test.csv
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from encoder_decoder import load_model
+from encoder_decoder.batches import batches
+from encoder_decoder.data import DataError, Schema, load_data
+from encoder_decoder.plots import result_plots
+
+
+def trained_model(run_dir: Path, name: str = "best.keras"):
+    """A training run's saved model, and the schema of its data."""
+    if not (run_dir / name).is_file() or not (run_dir / "schema.json").is_file():
+        raise DataError(
+            f"{run_dir} holds no trained model ({name}, schema.json): pass the "
+            "--output-dir of a finished `train` run"
+        )
+    return load_model(run_dir / name), Schema.load(run_dir / "schema.json")
+
+
+def evaluate(
+    run_dir, data_path, plots_dir=None, batch_size: int = 256
+) -> dict[str, float]:
+    """The loss and metrics of a run's best model on the examples of `data_path`,
+    and with `plots_dir`, plots of its results there (see plots.result_plots)."""
+    model, schema = trained_model(Path(run_dir))
+    data = load_data(data_path, schema)
+    results = model.evaluate(batches(data, batch_size), return_dict=True, verbose=0)
+    if plots_dir is not None:
+        Path(plots_dir).mkdir(parents=True, exist_ok=True)
+        result_plots(model, data, schema, plots_dir, batch_size)
+    return {name: float(value) for name, value in results.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m encoder_decoder.evaluate",
+        description="Evaluate a trained model on a data file.",
+    )
+    parser.add_argument("run_dir", help="a training run's --output-dir")
+    parser.add_argument(
+        "--data", required=True, help="a file with the columns of the training data"
+    )
+    parser.add_argument("--out", help="also write the metrics to this JSON file")
+    parser.add_argument(
+        "--plots", help="where to draw the results (default: RUN_DIR/evaluation)"
+    )
+    args = parser.parse_args(argv)
+    plots_dir = Path(args.plots or Path(args.run_dir) / "evaluation")
+    try:
+        results = evaluate(args.run_dir, args.data, plots_dir)
+    except DataError as error:
+        sys.exit(f"error: {error}")
+    text = json.dumps(results, indent=2) + "\n"
+    print(text, end="")
+    if args.out:
+        Path(args.out).write_text(text)
+    plots = ", ".join(str(path) for path in sorted(plots_dir.glob("*.png")))
+    print(f"Plots: {plots}", file=sys.stderr)  # stdout: the JSON alone
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Decode with a trained model: the greedy decoding of every source in a file.
+
+python -m encoder_decoder.predict RUN --data FILE --out OUT
+
+Per row: `source` as the model read it (lowercased words, [unk] for words outside
+its vocabulary; your token ids for a file of ids) and `prediction`, the decoded
+target. The data needs no target column.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from encoder_decoder.data import DataError, as_text, read_tokens, write_file
+from encoder_decoder.evaluate import trained_model
+from encoder_decoder.model import build_inference_models, decode_sequence
+
+
+def predict(run_dir, data_path, batch_size: int = 256) -> dict[str, np.ndarray]:
+    """Every source of `data_path` and its decoding, as text."""
+    model, schema = trained_model(Path(run_dir))
+    source, _ = read_tokens(data_path, schema, targets=False)
+    encoder, decoder = build_inference_models(model)
+    length = schema.lengths["target"]
+    decoded = decode_sequence(encoder, decoder, source, length, batch_size)
+    return {
+        "source": np.array(as_text(source, schema, "source")),
+        "prediction": np.array(as_text(decoded, schema)),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m encoder_decoder.predict",
+        description="Predict with a trained model, one row per example of a file.",
+    )
+    parser.add_argument("run_dir", help="a training run's --output-dir")
+    parser.add_argument(
+        "--data", required=True, help="a file with the training data's feature columns"
+    )
+    parser.add_argument(
+        "--out", required=True, help="where to write them: .csv, .parquet or .npz"
+    )
+    args = parser.parse_args(argv)
+    if Path(args.out).suffix not in (".csv", ".parquet", ".npz"):
+        parser.error(f"--out {args.out}: name a .csv, .parquet or .npz file")
+    try:
+        columns = predict(args.run_dir, args.data)
+        write_file(columns, args.out)
+    except DataError as error:
+        sys.exit(f"error: {error}")
+    rows = len(next(iter(columns.values())))
+    print(f"Predictions for {rows} examples: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
