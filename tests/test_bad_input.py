@@ -243,7 +243,7 @@ CASES: list[tuple[str, list[str], str]] = [
     (
         "tiny vocabulary",
         [*NEW, "encoder-decoder", "--vocab-size", "2"],
-        "must be between 3 and 100000",
+        "must be between 6 and 100000",
     ),
     ("malformed --set", [*NEW, "siamese", "--set", "margin"], "is not KEY=VALUE"),
     (

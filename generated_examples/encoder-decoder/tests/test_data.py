@@ -195,7 +195,6 @@ def test_bad_data_is_one_line_and_writes_nothing(tmp_path, break_it, suffix, mes
     assert not run.exists()
 
 
-
 def example_rows(data):
     """Each example as one row, its inputs and targets side by side, rows sorted."""
     leaves = keras.tree.flatten(data)
