@@ -14,29 +14,38 @@ validation pairs, scored on the project's own test pairs.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
+from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import accuracy_score, mean_absolute_error, roc_auc_score
 from sklearn.model_selection import train_test_split
+from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 GALLERY = Path(__file__).resolve().parent.parent / "generated_examples"
 
 
-def write_split(frame: pd.DataFrame, label: str, folder: Path, name: str, suffix: str):
-    """The train and test files of `frame`, split 80/20 by `label`'s classes."""
+def write_split(
+    frame: pd.DataFrame, label: str | None, folder: Path, name: str, suffix: str
+):
+    """The train and test files of `frame`, split 80/20 (by `label`'s classes)."""
     train, test = train_test_split(
-        frame, test_size=0.2, random_state=0, stratify=frame[label]
+        frame,
+        test_size=0.2,
+        random_state=0,
+        stratify=frame[label] if label else None,
     )
     paths = folder / f"{name}_train{suffix}", folder / f"{name}_test{suffix}"
     for part, path in zip((train, test), paths, strict=True):
@@ -116,6 +125,74 @@ def siamese_baseline(train_file: Path, test_file: Path) -> tuple[float, float]:
     threshold = cuts[np.argmax([((scores < cut) == same).mean() for cut in cuts])]
     scores, same = distances(test)
     return ((scores < threshold) == same).mean(), roc_auc_score(same, -scores)
+
+
+def unicode_pairs() -> pd.DataFrame:
+    """Characters of Python's Unicode database with a canonical decomposition: the
+    name ("LATIN SMALL LETTER E WITH ACUTE") as the source, the names of its parts
+    ("LATIN SMALL LETTER E COMBINING ACUTE ACCENT") as the target. Hangul and CJK
+    are left out: their decompositions are tables to learn by heart, not rules."""
+    pairs = []
+    for code in range(sys.maxunicode + 1):
+        name = unicodedata.name(chr(code), "")
+        parts = unicodedata.decomposition(chr(code)).split()
+        if not name or not parts or parts[0].startswith("<"):
+            continue
+        if name.startswith(("HANGUL", "CJK")):
+            continue
+        names = [unicodedata.name(chr(int(part, 16)), "") for part in parts]
+        if all(names):
+            pairs.append((name, " ".join(names)))
+    return pd.DataFrame(pairs, columns=["source", "target"])
+
+
+def decoding_scores(run: Path, test_file: Path, folder: Path) -> float:
+    """Exact-match rate of the encoder-decoder's greedy decodings of `test_file`."""
+    out = folder / "decoded.csv"
+    subprocess.run(
+        [sys.executable, "-m", "encoder_decoder.predict", str(run)]
+        + ["--data", str(test_file), "--out", str(out)],
+        cwd=GALLERY / "encoder-decoder",
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        check=True,
+        capture_output=True,
+    )
+    decoded = pd.read_csv(out, keep_default_na=False)["prediction"]
+    targets = pd.read_csv(test_file)["target"].map(as_read)
+    return float((decoded == targets).mean())
+
+
+def as_read(text: str) -> str:
+    """Text as the encoder-decoder reads and writes it."""
+    return " ".join(project_words()(text))
+
+
+@functools.cache
+def project_words():
+    """The encoder-decoder project's own `words` (lowercased words and marks)."""
+    sys.path.insert(0, str(GALLERY / "encoder-decoder"))
+    from encoder_decoder.data import words
+
+    return words
+
+
+def nearest_neighbour(train_file: Path, test_file: Path) -> float:
+    """Exact-match rate of copying the target of the most similar training source
+    (cosine of word counts)."""
+    train_part, test_part = pd.read_csv(train_file), pd.read_csv(test_file)
+    vectorizer = CountVectorizer(token_pattern=r"[^\s]+", lowercase=True)
+    known = vectorizer.fit_transform(train_part["source"])
+    neighbours = NearestNeighbors(n_neighbors=1, metric="cosine").fit(known)
+    _, index = neighbours.kneighbors(vectorizer.transform(test_part["source"]))
+    copied = train_part["target"].to_numpy()[index[:, 0]]
+    return float(
+        np.mean(
+            [
+                as_read(a) == as_read(b)
+                for a, b in zip(copied, test_part["target"], strict=True)
+            ]
+        )
+    )
 
 
 def main() -> None:
@@ -220,6 +297,20 @@ def main() -> None:
                 f"pair accuracy {ours['pair_accuracy']:.4f}, "
                 f"ROC AUC {ours['roc_auc']:.4f}",
                 f"raw distance {accuracy:.4f}, ROC AUC {auc:.4f}",
+            )
+        )
+
+        unicode = unicode_pairs()
+        train_file, test_file = write_split(unicode, None, folder, "unicode", ".csv")
+        ours = train("encoder-decoder", folder / "unicode", train_file, test_file)
+        exact = decoding_scores(folder / "unicode", test_file, folder)
+        rows.append(
+            (
+                "encoder-decoder",
+                f"Unicode names to their decompositions ({len(unicode)} pairs)",
+                f"exact match {exact:.4f} (token accuracy, teacher forced, "
+                f"{ours['accuracy']:.4f})",
+                f"nearest neighbour {nearest_neighbour(train_file, test_file):.4f}",
             )
         )
 
