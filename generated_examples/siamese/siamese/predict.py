@@ -32,7 +32,8 @@ def predict(run_dir, data_path, batch_size: int = 256) -> dict[str, np.ndarray]:
     inputs, _ = read_items(data_path, schema, labelled=False)
     encoder = model.get_layer("encoder")
     embeddings = encoder.predict(inputs["items"], batch_size=batch_size, verbose=0)
-    return {f"embedding_{index}": values for index, values in enumerate(embeddings.T)}
+    columns = {f"embedding_{i}": values for i, values in enumerate(embeddings.T)}
+    return columns
 
 
 def main(argv: list[str] | None = None) -> None:
