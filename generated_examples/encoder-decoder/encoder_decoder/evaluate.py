@@ -11,6 +11,7 @@ from pathlib import Path
 from encoder_decoder import load_model
 from encoder_decoder.batches import batches
 from encoder_decoder.data import DataError, Schema, load_data
+from encoder_decoder.model import exact_match
 from encoder_decoder.plots import result_plots
 
 
@@ -32,6 +33,7 @@ def evaluate(
     model, schema = trained_model(Path(run_dir))
     data = load_data(data_path, schema)
     results = model.evaluate(batches(data, batch_size), return_dict=True, verbose=0)
+    results["exact_match"] = exact_match(model, data, batch_size)
     if plots_dir is not None:
         Path(plots_dir).mkdir(parents=True, exist_ok=True)
         result_plots(model, data, schema, plots_dir, batch_size)

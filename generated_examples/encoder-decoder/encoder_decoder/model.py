@@ -124,3 +124,21 @@ def decode_sequence(
         token = most_likely_tokens(probabilities)
         decoded.append(token)
     return np.concatenate(decoded, axis=1)
+
+
+def exact_match(
+    model: keras.Model,
+    data: tuple[dict[str, np.ndarray], np.ndarray, np.ndarray],
+    batch_size: int = 256,
+) -> float:
+    """The share of pairs whose greedy decoding is their target, up to its end token.
+
+    Unlike the token accuracy, measured with teacher forcing (the decoder reading
+    the true previous tokens), this is the model decoding on its own, as in use.
+    """
+    inputs, target, _ = data
+    encoder, decoder = build_inference_models(model)
+    length = target.shape[1]
+    decoded = decode_sequence(encoder, decoder, inputs["source"], length, batch_size)
+    right = (decoded == target) | (target == PAD)
+    return float(right.all(axis=1).mean())

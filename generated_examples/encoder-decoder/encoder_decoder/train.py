@@ -17,7 +17,7 @@ import keras
 from encoder_decoder.batches import batches
 from encoder_decoder.config import ModelConfig, TrainConfig
 from encoder_decoder.data import DataError, load_splits, num_examples
-from encoder_decoder.model import build_model, compile_model
+from encoder_decoder.model import build_model, compile_model, exact_match
 from encoder_decoder.plots import learning_curves, result_plots
 
 # An epoch is one pass over the training data, but at least this many batches: a
@@ -90,6 +90,7 @@ def train(config: TrainConfig) -> dict[str, float]:
         return_dict=True,
         verbose=0,
     )
+    results["exact_match"] = exact_match(model, test_split, config.batch_size)
     result_plots(model, test_split, schema, output_dir)
 
     results = {name: float(value) for name, value in results.items()}

@@ -141,6 +141,7 @@ def test_train_evaluate_and_predict_from_text_pairs(tmp_path):
         output_dir=str(run),
     )
     results = train(config)
+    assert 0.0 <= results["exact_match"] <= 1.0
     schema = json.loads((run / "schema.json").read_text())
     assert schema["columns"] == COLUMNS
     assert set(evaluate(run, path, tmp_path / "plots")) == set(results)

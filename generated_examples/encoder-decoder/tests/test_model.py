@@ -5,6 +5,7 @@ from encoder_decoder.model import (
     build_inference_models,
     build_model,
     decode_sequence,
+    exact_match,
     most_likely_tokens,
 )
 
@@ -40,3 +41,15 @@ def test_decode_sequence_matches_teacher_forcing_on_its_own_output(config, batch
         {"source": inputs["source"], "decoder_input": shifted}, verbose=0
     )
     np.testing.assert_array_equal(most_likely_tokens(forced), decoded)
+
+
+def test_exact_match_counts_pairs_decoded_whole(config, batch):
+    inputs, target, weights = batch
+    model = build_model(config)
+    encoder, decoder = build_inference_models(model)
+    # Targets the model decodes exactly, then half of them with one token changed.
+    decoded = decode_sequence(encoder, decoder, inputs["source"], target.shape[1])
+    assert exact_match(model, (inputs, decoded, weights)) == 1.0
+    changed = decoded.copy()
+    changed[::2, -1] = np.where(changed[::2, -1] == 4, 5, 4)
+    assert exact_match(model, (inputs, changed, weights)) == 0.5

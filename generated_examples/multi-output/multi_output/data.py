@@ -80,6 +80,11 @@ def read_arrays(path: Path, modified: int, size: int) -> dict[str, np.ndarray]:
     return {name: table[name].to_numpy() for name in table.column_names}
 
 
+def forget_files() -> None:
+    """Free the parsed files `read_file` keeps, once the data is in its arrays."""
+    read_arrays.cache_clear()
+
+
 def listing(values) -> str:
     """A few of `values`, for an error message."""
     values = list(values)
@@ -460,4 +465,5 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
         validation_split = load_data(config.validation_path, schema)
     if config.test_path:
         test_split = load_data(config.test_path, schema)
+    forget_files()  # the arrays hold the data now: free the parsed files
     return train_split, validation_split, test_split, schema
