@@ -5,8 +5,9 @@ The JAX and torch environments hold only what a generated project installs (Kera
 numpy, pyarrow, matplotlib, the backend) plus pytest; `import tensorflow` fails in
 them. They are built once and kept in `.test-envs/` (keyed by what they install), so
 later runs reuse them. TensorFlow runs in kgen's own environment. The gallery
-projects train and run their full suites on each backend; variants with custom
-layers and output transforms run their quick tests.
+projects train on each backend and run their full suites on JAX and torch (on
+TensorFlow, tests/test_end_to_end.py runs the same patterns' suites); variants with
+custom layers and output transforms run their quick tests.
 """
 
 from __future__ import annotations
@@ -126,6 +127,10 @@ def test_the_gallery_project_trains_and_passes_its_suite(
     tensorboard = (project / "runs" / "check" / "logs").is_dir()
     assert tensorboard == (backend.name == "tensorflow")
     assert "Curves: runs/check/history.csv" in trained.stdout
+    if backend.name == "tensorflow":
+        # test_end_to_end runs these patterns' full suites on TensorFlow (with
+        # --scale-out: the same files and tests, and the strategy tests).
+        return
     suite = backend.run(project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
     assert suite.returncode == 0, suite.stdout[-3000:]
     assert " passed" in suite.stdout and "skipped" not in suite.stdout, suite.stdout
