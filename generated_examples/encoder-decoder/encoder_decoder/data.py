@@ -217,7 +217,12 @@ class Schema:
 
     @classmethod
     def load(cls, path) -> "Schema":
-        return cls(**json.loads(Path(path).read_text()))
+        try:
+            return cls(**json.loads(Path(path).read_text()))
+        except (TypeError, ValueError):  # fields of another version, or not JSON
+            raise DataError(
+                f"{path} was not written by this version of the project: train again"
+            ) from None
 
 
 def words(text: str) -> list[str]:

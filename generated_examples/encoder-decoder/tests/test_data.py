@@ -209,3 +209,11 @@ def test_split_keeps_each_example_whole_and_once(batch):
     # Whole rows: every input and target of an example stays together.
     merged = keras.tree.map_structure(lambda *arrays: np.concatenate(arrays), *parts)
     np.testing.assert_array_equal(example_rows(merged), example_rows(batch))
+
+
+def test_a_run_of_another_version_is_one_line(tmp_path):
+    (tmp_path / "best.keras").touch()
+    # A schema.json with fields this version's Schema does not have.
+    (tmp_path / "schema.json").write_text('{"features": ["x0"], "width": 1}\n')
+    with pytest.raises(DataError, match="train again"):
+        evaluate(tmp_path, tmp_path / "data.csv")

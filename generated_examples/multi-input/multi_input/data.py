@@ -183,20 +183,22 @@ class Schema:
 
     @classmethod
     def load(cls, path) -> "Schema":
-        return cls(**json.loads(Path(path).read_text()))
+        try:
+            return cls(**json.loads(Path(path).read_text()))
+        except (TypeError, ValueError):  # fields of another version, or not JSON
+            raise DataError(
+                f"{path} was not written by this version of the project: train again"
+            ) from None
 
 
-def class_names(path, name: str, array: np.ndarray, num_classes: int) -> list:
-    """The classes of a target, by index: 0 to num_classes - 1 for integer labels,
-    else the sorted class names found in `array`."""
-    values = labels(path, name, array)
-    if np.issubdtype(values.dtype, np.integer):
-        return list(range(num_classes))
-    names = sorted(set(values.tolist()))
-    if len(names) > num_classes:
+def class_names(path, name: str, array: np.ndarray) -> list:
+    """The classes of a target, by index: the sorted labels (integers or class
+    names) found in `array`."""
+    names = sorted(set(labels(path, name, array).tolist()))
+    if len(names) < 2:
         raise DataError(
-            f"{path}: '{name}' has {len(names)} classes ({listing(names)}); the model "
-            f"predicts {num_classes}: regenerate it for {len(names)} classes"
+            f"{path}: '{name}' holds a single class ({listing(names)}); a classifier "
+            "needs examples of two classes or more"
         )
     return names
 
@@ -209,7 +211,8 @@ def class_indices(path, name: str, array: np.ndarray, classes: list) -> np.ndarr
     if unknown:
         raise DataError(
             f"{path}: '{name}' holds {listing(unknown)}, not among the model's classes "
-            f"{listing(classes)}"
+            f"{listing(classes)} (the training file's): drop those rows, or train on "
+            "a file that has them"
         )
     return np.array([index[value] for value in found.tolist()], "int32")[inverse]
 
@@ -295,7 +298,7 @@ def find_schema(
         for name, names in grouped.items()
     }
     classes = {
-        name: class_names(path, targets[name], arrays[targets[name]], num_classes)
+        name: class_names(path, targets[name], arrays[targets[name]])
         for name, num_classes in TARGETS.items()
         if num_classes
     }

@@ -63,8 +63,13 @@ def train(config: TrainConfig) -> dict[str, float]:
     """
     keras.utils.set_random_seed(config.seed)
     train_split, validation_split, test_split, schema = load_splits(config)
-    # The model takes the data's inputs, each as wide as its columns.
-    model_config = dataclasses.replace(ModelConfig(), input_widths=schema.input_widths)
+    # The model takes the data's inputs, each as wide as its columns, and predicts
+    # its classes.
+    model_config = dataclasses.replace(
+        ModelConfig(),
+        input_widths=schema.input_widths,
+        num_classes=len(schema.classes["label"]),
+    )
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     schema.save(output_dir / "schema.json")

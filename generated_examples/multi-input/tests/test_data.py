@@ -177,8 +177,9 @@ def keras_outputs(outputs):
 def test_train_evaluate_and_predict_from_a_table(tmp_path):
     columns = table(400)
     for name in CLASSIFIED:
-        names = np.array([f"kind {index}" for index in range(TARGETS[name])])
-        columns[name] = names[columns[name]]
+        # More classes than the built-in data's: the model takes the file's.
+        names = np.array([f"kind {index}" for index in range(TARGETS[name] + 2)])
+        columns[name] = names[columns[name] + np.arange(400) % 3]
     path = write(columns, tmp_path / "data.parquet")
     run = tmp_path / "run"
     config = TrainConfig(
@@ -200,6 +201,8 @@ def test_train_evaluate_and_predict_from_a_table(tmp_path):
         assert len(predictions[name]) == 400
         if name in CLASSIFIED:
             assert set(predictions[name]) <= set(columns[name])
+            assert load_model(run / "best.keras").output_shape[-1] == len(names)
+            assert schema["classes"][name] == names.tolist()
 
 
 def nan_feature(columns):
@@ -241,15 +244,15 @@ def test_bad_data_is_one_line_and_writes_nothing(tmp_path, break_it, suffix, mes
 
 def test_labels_the_model_cannot_take_are_explained(tmp_path):
     name, classes = CLASSIFIED[0], TARGETS[CLASSIFIED[0]]
-    columns = table()
-    columns[name] = columns[name] + classes  # integers out of range
-    path = write(columns, tmp_path / "out_of_range.csv")
+    path = write(table(), tmp_path / "data.csv")
+    columns = table(seed=2)
+    columns[name] = columns[name] + classes  # classes the training file lacks
+    unseen = write(columns, tmp_path / "unseen.csv")
     with pytest.raises(DataError, match="not among the model's classes"):
-        load_splits(TrainConfig(data_path=str(path)))
-    names = np.array([f"kind {index}" for index in range(classes + 1)])
-    columns[name] = names[np.arange(96) % (classes + 1)]
-    path = write(columns, tmp_path / "surplus.csv")
-    with pytest.raises(DataError, match=f"has {classes + 1} classes"):
+        load_splits(TrainConfig(data_path=str(path), test_path=str(unseen)))
+    columns[name] = np.full(96, "cat")
+    path = write(columns, tmp_path / "one_class.csv")
+    with pytest.raises(DataError, match="a single class"):
         load_splits(TrainConfig(data_path=str(path)))
     columns[name] = np.linspace(0, 1, 96)
     path = write(columns, tmp_path / "floats.csv")
@@ -288,3 +291,11 @@ def test_split_keeps_each_example_whole_and_once(batch):
     # Whole rows: every input and target of an example stays together.
     merged = keras.tree.map_structure(lambda *arrays: np.concatenate(arrays), *parts)
     np.testing.assert_array_equal(example_rows(merged), example_rows(batch))
+
+
+def test_a_run_of_another_version_is_one_line(tmp_path):
+    (tmp_path / "best.keras").touch()
+    # A schema.json with fields this version's Schema does not have.
+    (tmp_path / "schema.json").write_text('{"features": ["x0"], "width": 1}\n')
+    with pytest.raises(DataError, match="train again"):
+        evaluate(tmp_path, tmp_path / "data.csv")

@@ -8,20 +8,25 @@ import json
 import sys
 from pathlib import Path
 
+import keras
+
 from multi_output import load_model
 from multi_output.batches import batches
 from multi_output.data import DataError, Schema, load_data
 from multi_output.plots import result_plots
 
 
-def trained_model(run_dir: Path, name: str = "best.keras"):
+def trained_model(
+    run_dir: Path, name: str = "best.keras"
+) -> tuple[keras.Model, Schema]:
     """A training run's saved model, and the schema of its data."""
     if not (run_dir / name).is_file() or not (run_dir / "schema.json").is_file():
         raise DataError(
             f"{run_dir} holds no trained model ({name}, schema.json): pass the "
             "--output-dir of a finished `train` run"
         )
-    return load_model(run_dir / name), Schema.load(run_dir / "schema.json")
+    schema = Schema.load(run_dir / "schema.json")  # first: it fails fast
+    return load_model(run_dir / name), schema
 
 
 def evaluate(

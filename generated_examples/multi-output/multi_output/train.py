@@ -63,7 +63,7 @@ def train(config: TrainConfig) -> dict[str, float]:
     """
     keras.utils.set_random_seed(config.seed)
     train_split, validation_split, test_split, schema = load_splits(config)
-    # The model takes items of the data's shape (of a table: as many features).
+    # The model takes as many features as the data has.
     model_config = dataclasses.replace(
         ModelConfig(), input_shape=tuple(schema.input_shape)
     )

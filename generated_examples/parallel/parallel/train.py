@@ -63,9 +63,11 @@ def train(config: TrainConfig) -> dict[str, float]:
     """
     keras.utils.set_random_seed(config.seed)
     train_split, validation_split, test_split, schema = load_splits(config)
-    # The model takes items of the data's shape (of a table: as many features).
+    # The model takes as many features as the data has, and predicts its classes.
     model_config = dataclasses.replace(
-        ModelConfig(), input_shape=tuple(schema.input_shape)
+        ModelConfig(),
+        input_shape=tuple(schema.input_shape),
+        num_classes=len(schema.classes["label"]),
     )
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
