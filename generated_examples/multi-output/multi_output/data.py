@@ -112,7 +112,8 @@ def numbers(path, name: str, array: np.ndarray) -> np.ndarray:
 
 
 def labels(path, name: str, array: np.ndarray) -> np.ndarray:
-    """`array` as one label per example: integers or class names."""
+    """`array` as one label per example: integers (whole floats too), booleans or
+    class names."""
     if array.size != len(array):
         raise DataError(
             f"{path}: '{name}' has shape {array.shape}; "
@@ -125,10 +126,12 @@ def labels(path, name: str, array: np.ndarray) -> np.ndarray:
             f"{path}: '{name}' is empty in {len(rows)} rows (first: row {rows[0]}); "
             "drop or fill them first"
         )
-    if not (np.issubdtype(values.dtype, np.integer) or values.dtype.kind in "OU"):
+    if values.dtype.kind == "f" and np.all(np.isfinite(values) & (values % 1 == 0)):
+        values = values.astype("int64")  # such as 0.0 and 1.0 saved as floats
+    if not (np.issubdtype(values.dtype, np.integer) or values.dtype.kind in "bOU"):
         raise DataError(
-            f"{path}: '{name}' holds {values.dtype} values; labels are integer classes "
-            "from 0 or class names"
+            f"{path}: '{name}' holds {values.dtype} values; labels are integers, "
+            "booleans or class names"
         )
     return values
 

@@ -258,8 +258,22 @@ def test_labels_the_model_cannot_take_are_explained(tmp_path):
         load_splits(TrainConfig(data_path=str(path)))
     columns[name] = np.linspace(0, 1, 96)
     path = write(columns, tmp_path / "floats.csv")
-    with pytest.raises(DataError, match="labels are integer classes"):
+    with pytest.raises(DataError, match="labels are integers"):
         load_splits(TrainConfig(data_path=str(path)))
+
+
+def test_whole_floats_and_booleans_are_labels(tmp_path):
+    name = CLASSIFIED[0]
+    columns = table()
+    columns[name] = columns[name].astype("float64")  # 0.0, 1.0, ...
+    schema = find_schema(write(columns, tmp_path / "floats.parquet"), {}, None, None)
+    assert schema.classes[name] == sorted(set(columns[name].astype(int).tolist()))
+    columns[name] = columns[name] > 0
+    path = write(columns, tmp_path / "booleans.parquet")
+    schema = find_schema(path, {}, None, None)
+    assert schema.classes[name] == [False, True]
+    _, targets, _ = read_examples(path, schema)
+    np.testing.assert_array_equal(targets[name].reshape(-1), columns[name])
 
 
 def example_rows(data):
