@@ -130,7 +130,9 @@ def compile_model(
     """
     config = config or TrainConfig()
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
+        optimizer=keras.optimizers.AdamW(
+            config.learning_rate, weight_decay=config.weight_decay
+        ),
         loss={name: head_loss(classes) for name, classes in HEADS.items()},
         loss_weights=scaled_loss_weights(model, loss_weights or LOSS_WEIGHTS),
         metrics={name: head_metrics(classes) for name, classes in HEADS.items()},

@@ -33,7 +33,12 @@ class TrainConfig:
 
     epochs: int = flag(20, "training epochs, at most")
     batch_size: int = flag(64, "examples per training step")
-    learning_rate: float = flag(0.003, "Adam's learning rate")
+    learning_rate: float = flag(0.003, "AdamW's learning rate")
+    # Measured on small real tables (scikit-learn's digits, wine): 0.2 ends closer
+    # to the best held-out scores than 0 (plain Adam), which overfits in an epoch.
+    weight_decay: float = flag(
+        0.2, "AdamW's weight decay: shrinks the weights, against overfitting"
+    )
     data_path: str | None = flag(
         None,
         "your own data: .csv, .parquet or .npz (see data.py); built-in data if unset",

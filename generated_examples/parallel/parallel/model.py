@@ -45,7 +45,9 @@ def compile_model(model: keras.Model, config: TrainConfig | None = None) -> kera
     """Attach the optimizer, the cross-entropy loss and the accuracy metric."""
     config = config or TrainConfig()
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
+        optimizer=keras.optimizers.AdamW(
+            config.learning_rate, weight_decay=config.weight_decay
+        ),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         steps_per_execution=config.steps_per_execution,
