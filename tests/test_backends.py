@@ -7,7 +7,9 @@ them. They are built once and kept in `.test-envs/` (keyed by what they install)
 later runs reuse them. TensorFlow runs in kgen's own environment. The gallery
 projects train on each backend and run their full suites on JAX and torch (on
 TensorFlow, tests/test_end_to_end.py runs the same patterns' suites); variants with
-custom layers and output transforms run their quick tests.
+custom layers and output transforms run their quick tests. Those are the `extended`
+tier (`pytest -n auto -m extended`, which CI runs after the default tier); the
+default tier smoke-trains on JAX through kgen itself.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     return backend
 
 
+@pytest.mark.extended
 @pytest.mark.parametrize("pattern", PATTERNS)
 def test_the_gallery_project_trains_and_passes_its_suite(
     backend: Backend, pattern: str, tmp_path: Path
@@ -128,8 +131,8 @@ def test_the_gallery_project_trains_and_passes_its_suite(
     assert tensorboard == (backend.name == "tensorflow")
     assert "Curves: runs/check/history.csv" in trained.stdout
     if backend.name == "tensorflow":
-        # test_end_to_end runs these patterns' full suites on TensorFlow (with
-        # --scale-out: the same files and tests, and the strategy tests).
+        # test_end_to_end runs these patterns' full suites on TensorFlow, and
+        # their strategy tests with --scale-out.
         return
     suite = backend.run(project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
     assert suite.returncode == 0, suite.stdout[-3000:]
@@ -162,6 +165,7 @@ VARIANTS = [
 
 
 # On TensorFlow, test_end_to_end and the covering array run such variants.
+@pytest.mark.extended
 @pytest.mark.parametrize("backend", ["jax", "torch"], indirect=True)
 @pytest.mark.parametrize("flags", VARIANTS, ids="-".join)
 def test_variants_pass_their_quick_tests(

@@ -18,9 +18,7 @@ pytestmark = pytest.mark.slow
 def test_kgen_new_smoke_trains_and_the_project_passes_its_checks(
     tmp_path: Path, pattern: str
 ) -> None:
-    # With multi-device training, so its strategy tests run too; the covering array
-    # (test_matrix) runs the suites of projects without it.
-    result = kgen("new", pattern, str(tmp_path / "demo"), "--yes", "--scale-out")
+    result = kgen("new", pattern, str(tmp_path / "demo"), "--yes")
     assert result.returncode == 0, result.stderr
     assert "Smoke-trained: loss" in result.stderr
     assert "python -m demo.train" in result.stdout
@@ -35,7 +33,23 @@ def test_kgen_new_smoke_trains_and_the_project_passes_its_checks(
     tests = run_in(project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs")
     assert tests.returncode == 0, tests.stdout
     assert re.search(r"\b\d+ passed", tests.stdout), tests.stdout
-    # Every test ran: the strategy tests on two devices and processes included.
+    assert "skipped" not in tests.stdout, tests.stdout
+
+
+@pytest.mark.extended
+@pytest.mark.parametrize("pattern", list(PATTERNS))
+def test_scale_out_projects_train_on_two_devices_and_in_two_processes(
+    render_project, tmp_path: Path, pattern: str
+) -> None:
+    # Every test of tests/test_scaling.py: mixed precision, and the strategies of
+    # TensorFlow and JAX on two devices and across two processes (about 45 s each;
+    # the default tier runs them for one pattern, in test_update).
+    project = private_copy(render_project(pattern, "--scale-out"), tmp_path)
+    tests = run_in(
+        project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_scaling.py"
+    )
+    assert tests.returncode == 0, tests.stdout
+    assert re.search(r"\b\d+ passed", tests.stdout), tests.stdout
     assert "skipped" not in tests.stdout, tests.stdout
 
 
@@ -51,8 +65,14 @@ def test_kgen_new_smoke_trains_and_the_project_passes_its_checks(
             "binary_crossentropy",
         ),
         ("--distance", "l1", "--loss", "binary_crossentropy"),
-        ("--input-shape", "16x16x1", "--distance", "euclidean"),
-        ("--distance", "l1", "--embedding-dim", "4", "--margin", "2.0"),
+        pytest.param(
+            ("--input-shape", "16x16x1", "--distance", "euclidean"),
+            marks=pytest.mark.extended,
+        ),
+        pytest.param(
+            ("--distance", "l1", "--embedding-dim", "4", "--margin", "2.0"),
+            marks=pytest.mark.extended,
+        ),
         ("parallel", "--branches", "3", "--branch-outputs", "--aux-loss-weight", "0.5"),
     ],
     ids=[

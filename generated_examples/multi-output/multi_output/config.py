@@ -4,7 +4,7 @@ import dataclasses
 
 import keras
 
-# Classes of each head; 0 marks a regression head.
+# Classes of each head in the built-in data; 0 marks a regression head.
 HEADS = {
     "score": 0,
     "category": 3,
@@ -24,6 +24,8 @@ class ModelConfig:
     trunk_depth: int = 2
     trunk_width: int = 64
     activation: str = "relu"
+    # Classes of each head (0: regression); train takes them from the training data.
+    heads: dict[str, int] = dataclasses.field(default_factory=lambda: dict(HEADS))
 
 
 # Batches per compiled call, by backend: the fastest for small models in kgen's

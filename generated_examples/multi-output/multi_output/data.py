@@ -286,13 +286,6 @@ def find_schema(
         for name, num_classes in TARGETS.items()
         if num_classes
     }
-    for name, names in classes.items():
-        if len(names) > TARGETS[name]:
-            raise DataError(
-                f"{path}: '{targets[name]}' has {len(names)} classes "
-                f"({listing(names)}); the head '{name}' predicts {TARGETS[name]}: "
-                f"regenerate it with {name}:classification:{len(names)} in --heads"
-            )
     return Schema(grouped, widths, targets, classes, categories)
 
 

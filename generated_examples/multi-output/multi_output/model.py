@@ -23,6 +23,15 @@ def build_trunk(config: ModelConfig) -> keras.Sequential:
     )
 
 
+def classification_head(
+    name: str, num_classes: int, inputs: keras.KerasTensor
+) -> keras.KerasTensor:
+    """Probabilities over `num_classes` classes."""
+    return keras.layers.Dense(
+        num_classes, activation="softmax", name=name, dtype="float32"
+    )(inputs)
+
+
 def regression_head(name: str, inputs: keras.KerasTensor) -> keras.KerasTensor:
     """One real value, in the units of the head's target.
 
@@ -36,25 +45,19 @@ def regression_head(name: str, inputs: keras.KerasTensor) -> keras.KerasTensor:
 
 
 def build_model(config: ModelConfig | None = None) -> keras.Model:
-    """Map `features` to a dict of outputs, one per head."""
+    """Map `features` to a dict of outputs, one per head, each named after it."""
     config = config or ModelConfig()
     features = keras.Input(shape=config.input_shape, name="features")
     normalized = keras.layers.Normalization(name="normalize")(features)
     shared = build_trunk(config)(normalized)
-    # float32 outputs, whatever the precision policy of the layers before.
+    # Heads end in float32, whatever the precision policy of the layers before.
     outputs = {
-        # score: one real value, in the target's units.
-        "score": regression_head(
-            "score",
-            shared,
-        ),
-        # category: probabilities over 3 classes.
-        "category": keras.layers.Dense(
-            3,
-            activation="softmax",
-            name="category",
-            dtype="float32",
-        )(shared),
+        name: (
+            classification_head(name, classes, shared)
+            if classes
+            else regression_head(name, shared)
+        )
+        for name, classes in config.heads.items()
     }
     return keras.Model({"features": features}, outputs, name="multi_output")
 

@@ -63,9 +63,12 @@ def train(config: TrainConfig) -> dict[str, float]:
     """
     keras.utils.set_random_seed(config.seed)
     train_split, validation_split, test_split, schema = load_splits(config)
-    # The model takes as many features as the data has.
+    # The model takes as many features as the data has, and each classification
+    # head predicts its target's classes (a regression head has none: 0).
     model_config = dataclasses.replace(
-        ModelConfig(), input_shape=tuple(schema.input_shape)
+        ModelConfig(),
+        input_shape=tuple(schema.input_shape),
+        heads={name: len(schema.classes.get(name, [])) for name in ModelConfig().heads},
     )
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
