@@ -36,14 +36,14 @@ def test_kgen_new_smoke_trains_and_the_project_passes_its_checks(
     assert "skipped" not in tests.stdout, tests.stdout
 
 
+# parallel's run in the default tier: tests/test_update.py adds --scale-out to one.
 @pytest.mark.extended
-@pytest.mark.parametrize("pattern", list(PATTERNS))
+@pytest.mark.parametrize("pattern", [name for name in PATTERNS if name != "parallel"])
 def test_scale_out_projects_train_on_two_devices_and_in_two_processes(
     render_project, tmp_path: Path, pattern: str
 ) -> None:
     # Every test of tests/test_scaling.py: mixed precision, and the strategies of
-    # TensorFlow and JAX on two devices and across two processes (about 45 s each;
-    # the default tier runs them for one pattern, in test_update).
+    # TensorFlow and JAX on two devices and across two processes (about 45 s each).
     project = private_copy(render_project(pattern, "--scale-out"), tmp_path)
     tests = run_in(
         project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_scaling.py"
