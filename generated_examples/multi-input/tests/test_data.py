@@ -201,7 +201,7 @@ def test_train_evaluate_and_predict_from_a_table(tmp_path):
         assert len(predictions[name]) == 400
         if name in CLASSIFIED:
             assert set(predictions[name]) <= set(columns[name])
-            assert schema["classes"][name] == names.tolist()
+            assert schema["classes"][name] == sorted(names.tolist())
             outputs = load_model(run / "best.keras").outputs
             assert {output.shape[-1] for output in outputs} == {len(names)}
 

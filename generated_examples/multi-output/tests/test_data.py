@@ -201,7 +201,7 @@ def test_train_evaluate_and_predict_from_a_table(tmp_path):
         assert len(predictions[name]) == 400
         if name in CLASSIFIED:
             assert set(predictions[name]) <= set(columns[name])
-            assert schema["classes"][name] == names.tolist()
+            assert schema["classes"][name] == sorted(names.tolist())
             head = load_model(run / "best.keras").get_layer(name)
             assert head.output.shape[-1] == len(names)
 
