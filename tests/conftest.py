@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import subprocess
@@ -26,6 +27,30 @@ def cli(args: list[str], **kwargs: Any) -> Result:
     """Run `kgen ARGS` in-process, as `kgen.cli.run` would (typer's test runner)."""
     with application(args) as app:
         return CliRunner().invoke(app, args, **kwargs)
+
+
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """`KGEN_SHARD=I/N` keeps shard I of N of the selected tests (0 <= I < N).
+
+    A test's shard comes from a hash of its id, so every pytest-xdist worker, and
+    every run, puts it in the same one; the N shards together are the whole
+    selection. CI runs one shard of the long tiers per commit (see .ci/run).
+    """
+    spec = os.environ.get("KGEN_SHARD")
+    if not spec:
+        return
+    index, count = (int(part) for part in spec.split("/"))
+    if not 0 <= index < count:
+        raise pytest.UsageError(f"KGEN_SHARD={spec}: I/N with 0 <= I < N")
+
+    def shard(item: pytest.Item) -> int:
+        return int(hashlib.sha256(item.nodeid.encode()).hexdigest(), 16) % count
+
+    kept = [item for item in items if shard(item) == index]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -59,15 +59,21 @@ def test_scale_out_projects_train_on_two_devices_and_in_two_processes(
 @pytest.mark.parametrize(
     "flags",
     [
-        (
-            "--input-shape",
-            "12x12x3",
-            "--distance",
-            "cosine",
-            "--loss",
-            "binary_crossentropy",
+        pytest.param(
+            (
+                "--input-shape",
+                "12x12x3",
+                "--distance",
+                "cosine",
+                "--loss",
+                "binary_crossentropy",
+            ),
+            marks=pytest.mark.extended,
         ),
-        ("--distance", "l1", "--loss", "binary_crossentropy"),
+        pytest.param(
+            ("--distance", "l1", "--loss", "binary_crossentropy"),
+            marks=pytest.mark.extended,
+        ),
         ("parallel", "--branches", "3", "--branch-outputs", "--aux-loss-weight", "0.5"),
     ],
     ids=[

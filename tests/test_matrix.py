@@ -6,17 +6,14 @@ kgen's questionnaire, so the array holds only what `kgen new` accepts. Every row
 rendered, checked for black/ruff cleanliness, and its generated tests are run (which
 build the model, train it a few steps and save/load it).
 
-The rows are the `matrix` tier: `pytest -n auto -m matrix` runs them all, and
-`KGEN_MATRIX_SHARD=I/N` every N-th row from the I-th (0 <= I < N): CI runs one such
-shard per commit, in turn, so that it stays within its time. The default tier checks
-that the array covers every pair.
+The rows are the `matrix` tier (`pytest -n auto -m matrix`; CI runs a shard of it
+per commit, see .ci/run). The default tier checks that the array covers every pair.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -181,15 +178,6 @@ ROWS = [
 ]
 
 
-def shard(rows: list[Any], spec: str | None) -> list[Any]:
-    """The rows of shard `spec` ("I/N": every N-th row from the I-th); all if None."""
-    if not spec:
-        return rows
-    index, count = (int(part) for part in spec.split("/"))
-    assert 0 <= index < count, f"KGEN_MATRIX_SHARD={spec}: I/N with 0 <= I < N"
-    return rows[index::count]
-
-
 def flags(answers: dict[str, Any]) -> list[str]:
     args = []
     for name, value in answers.items():
@@ -246,8 +234,6 @@ def check_row(pattern: str, answers: dict[str, Any], tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.matrix
-@pytest.mark.parametrize(
-    ("pattern", "answers"), shard(ROWS, os.environ.get("KGEN_MATRIX_SHARD"))
-)
+@pytest.mark.parametrize(("pattern", "answers"), ROWS)
 def test_rows(pattern: str, answers: dict[str, Any], tmp_path: Path) -> None:
     check_row(pattern, answers, tmp_path)
