@@ -40,18 +40,22 @@ ENVS = ROOT / ".test-envs"
 REQUIREMENTS = {
     "jax": [
         "keras>=3.10",
+        "keras-tuner>=1.4.7",
         "matplotlib>=3.8",
         "numpy>=1.26",
         "pyarrow>=14",
         "pytest>=8",
+        "tomli-w>=1.0",
         "jax>=0.4.30",
     ],
     "torch": [
         "keras>=3.10",
+        "keras-tuner>=1.4.7",
         "matplotlib>=3.8",
         "numpy>=1.26",
         "pyarrow>=14",
         "pytest>=8",
+        "tomli-w>=1.0",
         os.environ.get("KGEN_TEST_TORCH", "torch==2.13.0"),
     ],
 }

@@ -1,6 +1,6 @@
 """Evaluate a trained model on a data file: its metrics as JSON, and plots.
 
-python -m multi_input.evaluate runs/latest --data test.csv
+python -m multi_input.evaluate runs/RUN --data test.csv
 """
 
 import argparse

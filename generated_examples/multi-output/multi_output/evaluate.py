@@ -1,6 +1,6 @@
 """Evaluate a trained model on a data file: its metrics as JSON, and plots.
 
-python -m multi_output.evaluate runs/latest --data test.csv
+python -m multi_output.evaluate runs/RUN --data test.csv
 """
 
 import argparse

@@ -8,13 +8,18 @@ import dataclasses
 import importlib.util
 import json
 import math
-import sys
-import typing
 from pathlib import Path
 
 import keras
 
 from multi_output.batches import batches
+from multi_output.cli import (
+    ConfigError,
+    add_config_flags,
+    new_run_dir,
+    read_settings,
+    write_config,
+)
 from multi_output.config import ModelConfig, TrainConfig
 from multi_output.data import DataError, load_splits, num_examples
 from multi_output.model import adapt, build_model, compile_model
@@ -52,26 +57,70 @@ def writes_tensorboard_logs() -> bool:
     )
 
 
-def train(config: TrainConfig) -> dict[str, float]:
+def log_hyperparameters(
+    log_dir: Path,
+    model_config: ModelConfig,
+    config: TrainConfig,
+    results: dict[str, float],
+) -> None:
+    """The run's settings and test metrics, for TensorBoard's HParams dashboard."""
+    import tensorflow as tf
+    from tensorboard.plugins.hparams import api as hparams
+
+    settings = {
+        f"{section}.{name}": (
+            value if isinstance(value, (int, float, str)) else str(value)
+        )
+        for section, instance in (("model", model_config), ("train", config))
+        for name, value in dataclasses.asdict(instance).items()
+        if value is not None and name != "output_dir"
+    }
+    with tf.summary.create_file_writer(str(log_dir)).as_default():
+        hparams.hparams(settings, trial_id=Path(config.output_dir).name)
+        for name, value in results.items():
+            tf.summary.scalar(f"test_{name}", value, step=0)
+
+
+def with_run_dir(config: TrainConfig) -> TrainConfig:
+    """`config` with an output directory: a new one under `runs/` if it has none."""
+    if config.output_dir is not None:
+        return config
+    return dataclasses.replace(config, output_dir=new_run_dir())
+
+
+def train(
+    config: TrainConfig, model_config: ModelConfig | None = None
+) -> dict[str, float]:
     """Train with early stopping, keep the best model, and return test metrics.
 
-    Writes to `config.output_dir`: `best.keras` (best validation loss),
-    `history.csv` (one row per epoch), `logs/` (TensorBoard, on TensorFlow),
+    Writes to `config.output_dir` (a new directory under `runs/` if None):
+    `config.toml` (the settings, for `--config`), `best.keras` (best validation
+    loss), `history.csv` (one row per epoch), `logs/` (TensorBoard and its HParams
+    dashboard, on TensorFlow),
     `schema.json` (the data's columns and classes, for evaluate and predict)
     `learning_curves.png`, plots of the test results (`*.png`)
     and `metrics.json`.
     """
+    model_config = model_config or ModelConfig()
+    config = with_run_dir(config)
     keras.utils.set_random_seed(config.seed)
     train_split, validation_split, test_split, schema = load_splits(config)
     # The model takes as many features as the data has, and each classification
     # head predicts its target's classes (a regression head has none: 0).
     model_config = dataclasses.replace(
-        ModelConfig(),
+        model_config,
         input_shape=tuple(schema.input_shape),
         heads={name: len(schema.classes.get(name, [])) for name in ModelConfig().heads},
     )
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    write_config(
+        output_dir / "config.toml",
+        model_config,
+        config,
+        f"The settings of run {output_dir}; repeat it with\n"
+        f"python -m {__package__}.train --config {output_dir / 'config.toml'}",
+    )
     schema.save(output_dir / "schema.json")
     batches_per_epoch = max(
         math.ceil(num_examples(train_split) / config.batch_size), MIN_BATCHES_PER_EPOCH
@@ -97,46 +146,38 @@ def train(config: TrainConfig) -> dict[str, float]:
     results = {name: float(value) for name, value in results.items()}
     (output_dir / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
     learning_curves(output_dir / "history.csv", output_dir / "learning_curves.png")
+    if writes_tensorboard_logs():
+        log_hyperparameters(output_dir / "logs", model_config, config, results)
     return results
 
 
-def flag_type(hint: typing.Any) -> typing.Any:
-    """The type a flag's text is read as: `int` for an `int | None` field."""
-    return next((t for t in typing.get_args(hint) if t is not type(None)), hint)
-
-
-def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    """Read a TrainConfig from the command line: one flag per field, its default."""
+def parse_args(argv: list[str] | None = None) -> tuple[ModelConfig, TrainConfig]:
+    """The configs of a run from the command line: flags, and a `--config` file."""
     parser = argparse.ArgumentParser(
         prog="python -m multi_output.train",
         description="Train the multi-output model and evaluate it on held-out data.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog="Every flag is also a key of a --config file (see cli.py).",
     )
-    types = typing.get_type_hints(TrainConfig)
-    for field in dataclasses.fields(TrainConfig):
-        options = dict(field.metadata)
-        flag = options.pop("flag", "--" + field.name.replace("_", "-"))
-        parser.add_argument(
-            flag,
-            dest=field.name,
-            type=flag_type(types[field.name]),
-            default=field.default,
-            **options,
-        )
-    return TrainConfig(**vars(parser.parse_args(argv)))
+    add_config_flags(parser)
+    try:
+        return read_settings(parser.parse_args(argv))
+    except ConfigError as error:
+        parser.exit(2, f"error: {error}\n")
 
 
 def main(argv: list[str] | None = None) -> None:
-    config = parse_args(argv)
+    model_config, config = parse_args(argv)
     try:
-        results = train(config)
+        config = with_run_dir(config)
+        results = train(config, model_config)
     except DataError as error:
-        sys.exit(f"error: {error}")
+        raise SystemExit(f"error: {error}") from None
     print(
         "Test: " + ", ".join(f"{name} {value:.4f}" for name, value in results.items())
     )
     output_dir = Path(config.output_dir)
     print(f"Best model: {output_dir / 'best.keras'}")
+    print(f"Settings: {output_dir / 'config.toml'} (--config repeats the run)")
     tensorboard = (
         f"TensorBoard logs in {output_dir / 'logs'}"
         if writes_tensorboard_logs()

@@ -1,6 +1,6 @@
 """Evaluate a trained model on a data file: its metrics as JSON, and plots.
 
-python -m siamese.evaluate runs/latest --data test.csv
+python -m siamese.evaluate runs/RUN --data test.csv
 """
 
 import argparse
