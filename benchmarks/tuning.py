@@ -79,7 +79,8 @@ def main() -> None:
     args = parser.parse_args()
     print(
         "| pattern | data | defaults: test accuracy | best of the search: test "
-        "accuracy | search: trials, minutes | best trial's settings |"
+        "accuracy | validation loss: defaults, best | search: trials, minutes | "
+        "best trial's settings |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for pattern in args.patterns:

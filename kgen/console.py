@@ -14,9 +14,11 @@ from kgen.errors import KgenError, SmokeTrainError
 def next_steps(plan: Any, path: Path) -> None:
     from kgen.smoke import backend_extra
 
+    package = plan.answers["package_name"]
     steps = [
         (f'pip install -e ".[{backend_extra()},dev]"', "# other backends: README.md"),
-        (f"python -m {plan.answers['package_name']}.train", "# train on built-in data"),
+        (f"python -m {package}.train", "# train on built-in data"),
+        (f"python -m {package}.tune", "# search hyperparameters (KerasTuner)"),
         ("pytest", "# run the project's tests"),
     ]
     if path != Path.cwd().resolve():

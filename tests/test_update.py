@@ -25,9 +25,10 @@ from kgen.store import template_tag
 
 TRAIN_CONFIG = Path("templates/keras/includes/train_config.py.jinja")
 SEED_LINE = (
-    '    seed: int = flag(1337, "seed of the weights, the split and the shuffling")\n'
+    '    seed: int = flag(1337, "seed of the weights, the split, the shuffling", '
+    "minimum=0)\n"
 )
-SEED_LINE_V2 = '    seed: int = flag(1337, "random seed")\n'
+SEED_LINE_V2 = '    seed: int = flag(1337, "random seed", minimum=0)\n'
 
 
 def load_release() -> Callable[..., str]:

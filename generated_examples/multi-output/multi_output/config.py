@@ -101,9 +101,7 @@ class TrainConfig:
     patience: int = flag(
         5, "epochs without validation improvement before stopping", minimum=0
     )
-    seed: int = flag(
-        1337, "seed of the weights, the split and the shuffling", minimum=0
-    )
+    seed: int = flag(1337, "seed of the weights, the split, the shuffling", minimum=0)
     steps_per_execution: int = flag(
         STEPS_PER_EXECUTION.get(keras.backend.backend(), 1),
         "batches per compiled call: fewer Python round trips, faster small models",

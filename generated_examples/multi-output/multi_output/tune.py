@@ -274,6 +274,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.max_trials < 1:
         parser.exit(2, "error: --max-trials must be at least 1\n")
+    if args.max_minutes is not None and args.max_minutes < 0:
+        parser.exit(2, "error: --max-minutes must be 0 or more\n")
     if not args.objective.startswith("val_"):
         parser.exit(2, f"error: --objective {args.objective}: a val_ metric\n")
     try:
@@ -289,7 +291,9 @@ def main(argv: list[str] | None = None) -> None:
     model_config, config = args.base
     space = keras_tuner.HyperParameters()
     search_space(space, model_config, config)
-    deadline = time.monotonic() + 60 * args.max_minutes if args.max_minutes else None
+    deadline = None
+    if args.max_minutes is not None:
+        deadline = time.monotonic() + 60 * args.max_minutes
     tuner = Search(
         make_oracle(args.algorithm, args.objective, args.max_trials, config, space),
         args.base,

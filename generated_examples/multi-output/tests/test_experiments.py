@@ -97,9 +97,15 @@ def test_search_then_train_the_best_and_compare_runs(tmp_path, monkeypatch, caps
     ran = train.parse_args(["--config", str(tmp_path / "runs/best/config.toml")])
     assert ran == train.parse_args(["--config", str(search / "best.toml")])
 
+    if train.writes_tensorboard_logs():  # the HParams dashboard's record of the run
+        assert list((tmp_path / "runs/best/logs").glob("events.out.tfevents.*"))
+
     # Run again, the search resumes: its two trials are done, it trains no more.
     tune.main(["--max-trials", "2", *QUICK])
     assert sorted(path.name for path in search.glob("trial_*")) == [
         "trial_0",
         "trial_1",
     ]
+    # Out of time after its first trial, a search starts no other.
+    tune.main(["--name", "timed", "--max-trials", "3", "--max-minutes", "0", *QUICK])
+    assert len(list((tmp_path / "tuning" / "timed").glob("trial_*"))) == 1
