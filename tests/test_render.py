@@ -87,14 +87,18 @@ COMMON_FILES = {
     "pyproject.toml",
     "demo/__init__.py",
     "demo/batches.py",
+    "demo/cli.py",
     "demo/config.py",
     "demo/data.py",
     "demo/model.py",
     "demo/plots.py",
+    "demo/runs.py",
     "demo/train.py",
+    "demo/tune.py",
     "tests/conftest.py",
     "tests/test_batches.py",
     "tests/test_data.py",
+    "tests/test_experiments.py",
     "tests/test_gradients.py",
     "tests/test_model.py",
     "tests/test_plots.py",
@@ -234,8 +238,17 @@ def test_the_generated_pyproject_is_complete(render_project: RenderProject) -> N
     names = [
         re.split(r"[^\w-]", dep)[0] for dep in pyproject["project"]["dependencies"]
     ]
-    # The siamese project reads tables (pyarrow) and draws plots (matplotlib).
-    assert names == ["keras", "matplotlib", "numpy", "pyarrow"]
+    # The siamese project reads tables (pyarrow), draws plots (matplotlib), searches
+    # hyperparameters (keras-tuner) and reads and writes settings (tomli, tomli-w).
+    assert names == [
+        "keras",
+        "keras-tuner",
+        "matplotlib",
+        "numpy",
+        "pyarrow",
+        "tomli",
+        "tomli-w",
+    ]
     for backend in backends:
         assert any(dep.startswith(backend) for dep in extras[backend]), extras[backend]
     assert pyproject["tool"]["setuptools"]["packages"] == ["demo"]

@@ -45,15 +45,17 @@ class ConfigError(ValueError):
 
 
 def settable_fields(section: str) -> dict[str, dataclasses.Field]:
-    """The fields of a section that flags and config files set, by name."""
+    """The fields of a section that flags and config files set, by name: numbers
+    and strings, but those that `train` takes from the data."""
     return {
         field.name: field
         for field in dataclasses.fields(SECTIONS[section])
         if not field.metadata.get("from_data")
+        and value_type(section, field.name) in KINDS
     }
 
 
-def value_type(section: str, name: str) -> type:
+def value_type(section: str, name: str) -> typing.Any:
     """The type of a field's values: `int` for an `int | None` field."""
     hint = typing.get_type_hints(SECTIONS[section])[name]
     return next((t for t in typing.get_args(hint) if t is not type(None)), hint)
@@ -142,7 +144,8 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                 options["metavar"] = name.upper()
             default = getattr(defaults, name)
             if default is not None:
-                options["help"] += f" (default: {default})".replace("%", "%%")
+                options["help"] = f"{options.get('help', '')} (default: {default})"
+            options["help"] = options.get("help", "").replace("%", "%%")
             group.add_argument(
                 flag,
                 dest=f"{section}.{name}",

@@ -21,6 +21,7 @@ import keras
 import keras_tuner
 
 from multi_output.cli import (
+    SECTIONS,
     ConfigError,
     add_config_flags,
     check_value,
@@ -74,7 +75,7 @@ def trial_configs(
 
     Hyperband's own values (`tuner/epochs`: the trial's epochs) set the epochs.
     """
-    settings = {"model": {}, "train": {}}
+    settings = {section: {} for section in SECTIONS}
     for name, value in values.items():
         if name == "tuner/epochs":
             settings["train"]["epochs"] = value
@@ -230,8 +231,7 @@ def write_trials(rows: list[dict], path: Path) -> Path:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m multi_output.tune",
-        description="Search the hyperparameters of the multi-output model with "
-        "KerasTuner.",
+        description="Search hyperparameters with KerasTuner; each trial is a run.",
         epilog="The settings flags give every trial's starting point; search_space "
         "in tune.py varies some of them. Run the same command again to resume.",
     )
