@@ -247,7 +247,8 @@ def test_copier_itself_updates_a_kgen_project(tmp_path: Path) -> None:
             overwrite=True,
             quiet=True,
         )
-    assert "embedding_dim: int = 32" in (project / "demo" / "config.py").read_text()
+    config = (project / "demo" / "config.py").read_text()
+    assert 'embedding_dim: int = flag(32, "' in config
 
 
 @pytest.mark.parametrize("mode", ["inline", "rej"])
@@ -294,7 +295,7 @@ def test_changing_answers_regenerates_the_model(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     config = (project / "demo" / "config.py").read_text(encoding="utf-8")
-    assert "branches: int = 4" in config
+    assert 'branches: int = flag(4, "' in config
     assert edited in model.read_text(encoding="utf-8")
     assert answers_of(project)["branches"] == 4
     assert "M demo/demo/config.py" in result.stdout  # paths from the repository

@@ -98,9 +98,7 @@ class TrainConfig:
     steps_per_epoch: int | None = flag(
         None, "batches per epoch; one pass over the data, at least 100, if unset"
     )
-    patience: int = flag(
-        5, "epochs without validation improvement before stopping", minimum=0
-    )
+    patience: int = flag(5, "epochs without validation improvement before stopping")
     seed: int = flag(1337, "seed of the weights, the split, the shuffling", minimum=0)
     steps_per_execution: int = flag(
         STEPS_PER_EXECUTION.get(keras.backend.backend(), 1),
