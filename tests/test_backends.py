@@ -40,7 +40,7 @@ ENVS = ROOT / ".test-envs"
 REQUIREMENTS = {
     "jax": [
         "keras>=3.10",
-        "keras-tuner>=1.4.7",
+        "keras-tuner[bayesian]>=1.4.7",
         "matplotlib>=3.8",
         "numpy>=1.26",
         "pyarrow>=14",
@@ -50,7 +50,7 @@ REQUIREMENTS = {
     ],
     "torch": [
         "keras>=3.10",
-        "keras-tuner>=1.4.7",
+        "keras-tuner[bayesian]>=1.4.7",
         "matplotlib>=3.8",
         "numpy>=1.26",
         "pyarrow>=14",

@@ -13,6 +13,7 @@ of the trials, `trials.csv`. Run the same command again to resume a search.
 import argparse
 import csv
 import dataclasses
+import logging
 import math
 import time
 from pathlib import Path
@@ -288,6 +289,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # Every trial builds new models, so TensorFlow traces new functions and warns
+    # that it retraces them: expected in a search, and no sign of trouble.
+    logging.getLogger("tensorflow").addFilter(
+        lambda record: "triggered tf.function retracing" not in record.getMessage()
+    )
     model_config, config = args.base
     space = keras_tuner.HyperParameters()
     search_space(space, model_config, config)
