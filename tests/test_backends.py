@@ -45,6 +45,7 @@ REQUIREMENTS = {
         "numpy>=1.26",
         "pyarrow>=14",
         "pytest>=8",
+        "six>=1.16",  # keras-tuner imports it without requiring it
         "tomli-w>=1.0",
         "jax>=0.4.30",
     ],
@@ -55,6 +56,7 @@ REQUIREMENTS = {
         "numpy>=1.26",
         "pyarrow>=14",
         "pytest>=8",
+        "six>=1.16",  # keras-tuner imports it without requiring it
         "tomli-w>=1.0",
         os.environ.get("KGEN_TEST_TORCH", "torch==2.13.0"),
     ],
