@@ -281,7 +281,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.exit(2, f"error: --objective {args.objective}: a val_ metric\n")
     try:
         args.base = read_settings(args)
-        search_space(keras_tuner.HyperParameters(), *args.base)
+        space = keras_tuner.HyperParameters()
+        search_space(space, *args.base)
+        trial_configs(space.values, *args.base)  # each name a field, each value fits
     except (ConfigError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")
     return args
@@ -326,7 +328,7 @@ def main(argv: list[str] | None = None) -> None:
         search_dir / "best.toml",
         *trial_configs(values, model_config, config),
         f"The best trial ({best[0].trial_id}, {args.objective} {best[0].score:.4g}) "
-        f"of search {args.name}; train with it:\n"
+        f"of the search in {search_dir}; train with it:\n"
         f"python -m {__package__}.train --config {search_dir / 'best.toml'}",
     )
     minutes = (time.monotonic() - started) / 60
