@@ -104,6 +104,10 @@ def train(
     model_config = model_config or ModelConfig()
     config = with_run_dir(config)
     keras.utils.set_random_seed(config.seed)
+    if keras.backend.backend() == "torch":
+        # Keras runs one batch per call on torch; a config.toml written on another
+        # backend may ask for more.
+        config = dataclasses.replace(config, steps_per_execution=1)
     train_split, validation_split, test_split, schema = load_splits(config)
     # The model takes as many features as the data has, and predicts its classes.
     model_config = dataclasses.replace(
