@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import datetime
 import difflib
+import math
 import numbers
 import sys
 import typing
@@ -69,6 +70,8 @@ def check_value(section: str, name: str, value: typing.Any) -> typing.Any:
     if isinstance(value, bool) or not isinstance(value, accepted):
         raise ConfigError(f"{section}.{name} takes {description}, not {value!r}")
     value = kind(value)
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(f"{section}.{name} takes a finite number, not {value!r}")
     choices = field.metadata.get("choices")
     if choices and value not in choices:
         raise ConfigError(

@@ -45,6 +45,7 @@ def test_a_written_config_reads_back_as_the_same_configs(tmp_path):
         ("[train]\nlearning_rat = 0.1\n", "no setting 'learning_rat'; did you mean"),
         ('[train]\nepochs = "ten"\n', "train.epochs takes an integer, not 'ten'"),
         ("[train]\nbatch_size = 0\n", "train.batch_size must be positive"),
+        ("[train]\nlearning_rate = nan\n", "takes a finite number, not nan"),
         ("[optimizer]\nlr = 0.1\n", "'optimizer' is no section"),
         ("[train\n", "is not valid TOML"),
     ],
