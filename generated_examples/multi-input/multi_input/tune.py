@@ -32,7 +32,7 @@ from multi_input.cli import (
 )
 from multi_input.config import ACTIVATIONS, ModelConfig, TrainConfig
 from multi_input.data import DataError
-from multi_input.runs import best_epoch, format_table
+from multi_input.runs import best_epoch, format_table, read_history
 from multi_input.train import train
 
 # Metrics the search minimizes, by the end of their name; it maximizes the others.
@@ -147,7 +147,7 @@ class Search(keras_tuner.Tuner):
             train(config, model_config)
         except DataError as error:
             raise keras_tuner.errors.FatalError(str(error)) from None
-        metrics = best_epoch(Path(config.output_dir) / "history.csv")
+        metrics = best_epoch(read_history(Path(config.output_dir) / "history.csv"))
         name = self.oracle.objective.name
         if name not in metrics:
             raise keras_tuner.errors.FatalError(
@@ -186,10 +186,8 @@ def make_oracle(
     else:
         # A quarter of the trials at random, the rest guided by a Gaussian process
         # (KerasTuner's default, three per hyperparameter, leaves few to guide).
-        oracle = BayesianFromBase(
-            max_trials=max_trials, num_initial_points=max(3, max_trials // 4), **options
-        )
-    oracle.max_trials = max_trials
+        oracle = BayesianFromBase(num_initial_points=max(3, max_trials // 4), **options)
+    oracle.max_trials = max_trials  # Hyperband's oracle takes no max_trials argument
     return oracle
 
 
@@ -280,9 +278,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.exit(2, f"error: --objective {args.objective}: a val_ metric\n")
     try:
         args.base = read_settings(args)
-        space = keras_tuner.HyperParameters()
-        search_space(space, *args.base)
-        trial_configs(space.values, *args.base)  # each name a field, each value fits
+        args.space = keras_tuner.HyperParameters()
+        search_space(args.space, *args.base)
+        # Each name a field, each value one it takes: checked before any trial.
+        trial_configs(args.space.values, *args.base)
     except (ConfigError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")
     return args
@@ -296,13 +295,13 @@ def main(argv: list[str] | None = None) -> None:
         lambda record: "triggered tf.function retracing" not in record.getMessage()
     )
     model_config, config = args.base
-    space = keras_tuner.HyperParameters()
-    search_space(space, model_config, config)
     deadline = None
     if args.max_minutes is not None:
         deadline = time.monotonic() + 60 * args.max_minutes
     tuner = Search(
-        make_oracle(args.algorithm, args.objective, args.max_trials, config, space),
+        make_oracle(
+            args.algorithm, args.objective, args.max_trials, config, args.space
+        ),
         args.base,
         deadline,
         directory=str(args.tuning_dir),

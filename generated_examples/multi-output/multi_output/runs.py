@@ -22,9 +22,11 @@ from matplotlib.figure import Figure
 from multi_output.cli import ConfigError, read_toml
 
 
-def best_epoch(history_path: Path) -> dict[str, float]:
-    """The metrics of the epoch a run keeps: the one with the lowest validation loss."""
-    rows = read_history(history_path)
+def best_epoch(rows: list[dict[str, float]]) -> dict[str, float]:
+    """The metrics of the epoch a run keeps: the one with the lowest validation loss.
+
+    `rows`: the run's history, as `read_history` reads it.
+    """
     best = min(rows, key=lambda row: row["val_loss"])
     return {name: value for name, value in best.items() if name != "epoch"}
 
@@ -79,10 +81,11 @@ def compare(runs: list[Path]) -> list[dict[str, object]]:
         row = {"run": run_name(run, runs)}
         row |= {key: settings[run].get(key, "") for key in differing}
         if (run / "history.csv").is_file():
-            row["epochs"] = len(read_history(run / "history.csv"))
+            history = read_history(run / "history.csv")
+            row["epochs"] = len(history)
             row |= {
                 name: value
-                for name, value in best_epoch(run / "history.csv").items()
+                for name, value in best_epoch(history).items()
                 if name.startswith("val_")
             }
         if (run / "metrics.json").is_file():
