@@ -116,6 +116,8 @@ def report_update(terminal: Any, project: Path, report: Any) -> None:
         )
         for line in report.changed:
             typer.echo(f"  {line}")
+    if report.unreleased:
+        warn(report.unreleased)
     if report.conflicts:
         warn(
             f"conflicts in {', '.join(report.conflicts)}: your edits and the "

@@ -112,8 +112,10 @@ def base(
     template: Annotated[
         str | None,
         typer.Option(
-            help="Your own copier template instead of the built-in one: a directory "
-            "or git URL, optionally @TAG (e.g. git@host:team/starter.git@v2).",
+            help="Your own copier template instead of the built-in one: a directory, "
+            "git URL or git bundle, optionally @TAG (e.g. git@host:team/starter.git@v2"
+            "); an older release of the built-in one: "
+            "~/.kgen/templates/keras.bundle@v0.9.0.",
             rich_help_panel=TEMPLATE,
         ),
     ] = None,
@@ -304,10 +306,21 @@ def _defaults(source: Any, pattern: str) -> dict[str, Any]:
     """Every question's default for a new project of `pattern`, for `--help`."""
     from kgen.questions import Questionnaire
 
+    questionnaire = Questionnaire.of(source.local)
     try:
-        return Questionnaire.of(source.local).resolve({"pattern": pattern})
+        defaults = questionnaire.resolve({"pattern": pattern})
     except KgenError:  # e.g. a question without a default: show none
         return {}
+    # A question that does not apply at the defaults (--aux-loss-weight needs
+    # --branch-outputs) shows the default it takes once it applies.
+    for question in questionnaire.questions:
+        if question.name not in defaults and question.default is not None:
+            try:
+                rendered = questionnaire.render(question.default, defaults)
+            except Exception:  # a default that needs answers not given: none
+                continue
+            defaults[question.name] = rendered
+    return defaults
 
 
 def _catalog(template: Path) -> dict[str, str]:

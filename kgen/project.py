@@ -95,7 +95,7 @@ def create(plan: Plan, *, trust: bool = False, force: bool = False) -> Path:
         plan.answers,
         vcs_ref=plan.source.ref,
         trust=trust,
-        record=plan.source.record,
+        record=plan.source.record_for(plan.answers),
         force=force,
         label=plan.source.label,
         formatted=plan.formatted,

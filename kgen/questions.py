@@ -263,10 +263,8 @@ class Questionnaire:
         names = {question.name for question in self.questions}
         unknown = sorted(set(given) - names)
         if unknown:
-            raise KgenError(
-                f"unknown question {unknown[0]!r}; "
-                f"the template asks: {', '.join(sorted(names))}"
-            )
+            pattern = given.get("pattern", (defaults or {}).get("pattern"))
+            raise KgenError(self._unknown(unknown[0], pattern))
         answers: dict[str, Any] = {}
         store = AnswersMap(user_defaults=dict(defaults or {}))
         # What templates see: the answers plus the hidden values of questions whose
@@ -292,6 +290,23 @@ class Questionnaire:
                 value = self._default(question, asked)
             answers[question.name] = context[question.name] = value
         return answers
+
+    def _unknown(self, name: str, pattern: Any = None) -> str:
+        """Why `name` is refused: the closest question, and those one may answer
+        (of `pattern`, when known; never the template's computed ones, whose `when`
+        is false)."""
+        import difflib
+
+        asked = sorted(
+            question.name
+            for question in self.questions
+            if not _never_asked(question)
+            and (not isinstance(pattern, str) or self.applies(question, pattern))
+        )
+        close = difflib.get_close_matches(name, asked, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        who = f"the {pattern} pattern" if isinstance(pattern, str) else "the template"
+        return f"unknown question {name!r}; {hint}{who} asks: {', '.join(asked)}"
 
     def _copier_question(
         self, question: Question, store: Any, context: Mapping[str, Any]
@@ -415,6 +430,14 @@ class Questionnaire:
     def wildcards(self) -> Any:
         """The environment in which every answer but the pattern is a wildcard."""
         return _environment(self.root, self.settings, undefined=_wildcard())
+
+
+def _never_asked(question: Question) -> bool:
+    """Whether copier.yml marks `question` as computed: its `when` is plain false."""
+    when = question.when
+    if isinstance(when, str):
+        return when.strip().lower() in FALSE_WORDS | {""}
+    return not when
 
 
 def _choices(asked: Any) -> Iterator[Any]:

@@ -17,10 +17,12 @@ directory's files, and `scripts/release_template.py` refreshes the bundle.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from kgen import __version__
 from kgen.errors import KgenError
@@ -87,6 +89,77 @@ def git(*args: str, cwd: Path | None = None) -> str:
         message = " ".join(result.stderr.split()) or f"exit {result.returncode}"
         raise KgenError(f"git {args[0]} failed in {cwd or Path.cwd()}: {message}")
     return result.stdout
+
+
+def release_tags(bundle: Path | None = None) -> list[str]:
+    """The release tags of the built-in template's bundle, newest first."""
+    bundle = bundle or packaged_bundle()
+    listing = git("ls-remote", "--tags", "--refs", str(bundle))
+    tags = [line.partition("refs/tags/")[2] for line in listing.splitlines()]
+    return sorted(filter(None, tags), key=_version_key, reverse=True)
+
+
+def _version_key(tag: str) -> Any:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(tag.removeprefix("v"))
+    except InvalidVersion:
+        return Version("0")
+
+
+def unreleased_changes(template: Path, tag: str) -> tuple[str, list[str]]:
+    """How the built-in template directory `template` differs from release `tag`.
+
+    Returns the release compared with (`tag`; the newest release before it while
+    `tag` is not in the bundle, during development) and the files, relative to the
+    template, that are changed, added or removed since. No files: `template` holds
+    exactly that release, as an installed kgen does.
+    """
+    import hashlib
+
+    bundle = packaged_bundle()
+    if not bundle.is_file():
+        return tag, []  # nothing to compare with: ensure_store reports it
+    stat = bundle.stat()
+    tags = _release_tags(bundle, stat.st_mtime_ns, stat.st_size)
+    if tag not in tags:
+        older = [t for t in tags if _version_key(t) < _version_key(tag)]
+        if not older:
+            return tag, []
+        tag = older[0]
+    released = _release_files(bundle, stat.st_mtime_ns, stat.st_size, tag)
+    here = {}
+    for path in sorted(template.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            if path.suffix not in {".pyc", ".pyo"}:
+                data = path.read_bytes()
+                blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+                here[path.relative_to(template).as_posix()] = blob
+    differ = {
+        name
+        for name in here.keys() | released.keys()
+        if here.get(name) != released.get(name)
+    }
+    return tag, sorted(differ)
+
+
+@functools.cache
+def _release_tags(bundle: Path, mtime: int, size: int) -> list[str]:
+    return release_tags(bundle)
+
+
+@functools.cache
+def _release_files(bundle: Path, mtime: int, size: int, tag: str) -> dict[str, str]:
+    """Each file of release `tag` in `bundle`, with its git blob id (cached by stat)."""
+    with tempfile.TemporaryDirectory(prefix="kgen-release-") as scratch:
+        git("clone", "--quiet", "--no-checkout", str(bundle), scratch)
+        listing = git("ls-tree", "-r", "--full-tree", tag, cwd=Path(scratch))
+    files = {}
+    for line in listing.splitlines():
+        meta, _, name = line.partition("\t")
+        files[name] = meta.split()[2]
+    return files
 
 
 # Plain-directory templates have no history of their own; kgen keeps one for them.

@@ -5,18 +5,28 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from kgen.errors import KgenError
+from kgen.generate import ANSWERS_FILE
 from kgen.questions import load_questions
 from kgen.store import (
     BUNDLE_SOURCE,
     builtin_template,
+    ensure_store,
     git,
+    packaged_bundle,
+    release_tags,
     snapshot,
     template_tag,
+    unreleased_changes,
 )
+
+# The answers file key where a project made by a development kgen lists the
+# template files that differed from the release it records (see `record`).
+UNRELEASED = "_kgen_unreleased"
 
 REMOTE_PREFIXES = (
     "https://",
@@ -41,16 +51,97 @@ class TemplateSource:
     label: str = "the built-in template"  # how messages name it: as the user wrote it
 
     @property
-    def record(self) -> dict[str, str] | None:
+    def record(self) -> dict[str, Any] | None:
         """What the answers file records as the source, where kgen decides it."""
         if not self.builtin:
             return None  # copier records the URL and the commit itself
-        return {"_commit": template_tag(), "_src_path": BUNDLE_SOURCE}
+        return {"_commit": self.ref or template_tag(), "_src_path": BUNDLE_SOURCE}
+
+    def record_for(self, answers: Mapping[str, Any]) -> dict[str, Any] | None:
+        """`record`, and for a built-in template directory that is not exactly its
+        release (a development checkout of kgen) the files of a project with
+        `answers` that differ, so that `kgen update` can say its 3-way update takes
+        them for the user's edits."""
+        record = self.record
+        if record is None or self.ref is not None:
+            return record
+        release, changed = unreleased_changes(self.local, record["_commit"])
+        files = project_files(changed, answers)
+        if files:
+            record[UNRELEASED] = {"release": release, "files": files}
+        return record
+
+
+def project_files(changed: list[str], answers: Mapping[str, Any]) -> list[str]:
+    """The changed template files that matter to a project with `answers`, named as
+    it knows them: `project/{{ package_name }}/model.py.jinja` as `demo/model.py`;
+    shared parts (`includes/...`, its pattern's `patterns/NAME/...`) as they are."""
+    import re
+
+    pattern = answers.get("pattern")
+    names = []
+    for name in changed:
+        if name.startswith("patterns/") and not name.startswith(f"patterns/{pattern}/"):
+            continue  # another pattern's
+        if name.startswith("project/"):
+            name = re.sub(r"{%.*?%}", "", name.removeprefix("project/"))
+            name = re.sub(
+                r"{{\s*([\w.]+)\s*}}",
+                lambda match: str(
+                    {**answers, "_copier_conf.answers_file": ANSWERS_FILE}.get(
+                        match[1], match[1]
+                    )
+                ),
+                name,
+            ).removesuffix(".jinja")
+        names.append(name)
+    return sorted(set(names))
 
 
 def builtin_source() -> TemplateSource:
     template = builtin_template()
     return TemplateSource(url=str(template), ref=None, local=template, builtin=True)
+
+
+def older_release() -> str:
+    """A release of kgen's template to name in examples: the newest before this one."""
+    try:
+        tags = release_tags()
+    except KgenError:
+        tags = []
+    older = [tag for tag in tags if tag != template_tag()]
+    return older[0] if older else template_tag()
+
+
+def is_bundle(path: Path) -> bool:
+    """Whether `path` names kgen's template bundle (the store's or the packaged one)."""
+    bundles = {Path(BUNDLE_SOURCE).expanduser().absolute(), packaged_bundle()}
+    return path.expanduser().absolute() in bundles or (
+        path.is_file() and path.resolve() in {b.resolve() for b in bundles}
+    )
+
+
+@contextlib.contextmanager
+def builtin_release(ref: str | None, label: str) -> Iterator[TemplateSource]:
+    """The built-in template as kgen release `ref` shipped it (default: the newest).
+
+    Rendered from the store, like an update, so the project records the store and
+    the release, and `kgen update` later brings it to the newest release.
+    """
+    store = ensure_store()
+    tags = release_tags(store)
+    ref = ref or (tags[0] if tags else None)
+    if ref not in tags:
+        raise KgenError(
+            f"kgen's template has no release {ref!r}; the releases are "
+            f"{', '.join(tags)} (e.g. --template {BUNDLE_SOURCE}@{tags[0]})"
+        )
+    with tempfile.TemporaryDirectory(prefix="kgen-template-") as scratch:
+        checkout = Path(scratch) / "template"
+        clone(str(store), ref, checkout)
+        yield TemplateSource(
+            url=str(store), ref=ref, local=checkout, builtin=True, label=label
+        )
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
@@ -82,10 +173,18 @@ def open_template(
         return
     location, ref = split_spec(spec)
     path = Path(location).expanduser()
-    if not is_remote(location):
+    if not is_remote(location) and is_bundle(path):
+        with builtin_release(ref, spec) as release:
+            yield release
+        return
+    if not is_remote(location) and path.is_file():  # a git bundle: cloned
+        location = str(path.absolute())
+    elif not is_remote(location):
         if not path.is_dir():
             raise KgenError(
-                f"template {location} does not exist; pass a directory or a git URL"
+                f"template {location} does not exist; pass a directory, a git URL "
+                "or a git bundle, optionally @REF (kgen's own older releases: "
+                f"--template {BUNDLE_SOURCE}@{older_release()})"
             )
         location = str(path.absolute())
         if not (path / ".git").exists() and not versioned:

@@ -32,6 +32,45 @@ class UpdateReport:
     changed: list[str]  # `git status --porcelain` lines, relative to the repository
     conflicts: list[str]  # files with conflict markers, or the `.rej` files
     smoke_module: str | None  # the template's `_kgen_smoke`, for the new answers
+    # Made by a development kgen: what its template differed from (see unreleased).
+    unreleased: str | None = None
+
+
+def unreleased(answers: Mapping[str, Any], project: Path) -> str | None:
+    """A warning for a project made by a development kgen, whose template was not
+    the release its answers file records; None for a project of a release.
+
+    copier's 3-way update renders the recorded release as the project's old
+    version, so what the development template rendered differently looks like the
+    user's edits: it is kept, and the template's own changes there may not come in.
+    """
+    from kgen.template import UNRELEASED
+
+    record = answers.get(UNRELEASED)
+    if not isinstance(record, Mapping) or not record.get("files"):
+        return None
+    parts = ("copier.yml", "includes/", "patterns/")  # the template's own files
+    files = [
+        str(name)
+        for name in record["files"]
+        if str(name).startswith(parts) or (project / str(name)).exists()
+    ]
+    if not files:
+        return None
+    named = ", ".join(files[:5]) + (
+        f" and {len(files) - 5} more" if len(files) > 5 else ""
+    )
+    recorded = answers.get("_commit")
+    release = record.get("release", recorded)
+    base = "it" if release == recorded else f"release {release}"
+    return (
+        f"warning: this project was made by a development version of kgen, not the "
+        f"release {recorded} it records: its template differed from {base} in "
+        f"{len(files)} file{'s' if len(files) > 1 else ''} ({named}). The update "
+        "takes what they rendered differently for your own edits, so the template's "
+        "changes there may not come in; compare those files with a project that "
+        "`kgen new` makes now"
+    )
 
 
 def read_answers(project: Path) -> dict[str, Any]:
@@ -214,7 +253,14 @@ def update(
     final = read_answers(project)
     new_version = str(final.get("_commit", old_version))
     smoke_module = questionnaire.render(smoke_setting, final) if smoke_setting else None
-    return UpdateReport(old_version, new_version, lines, conflicts, smoke_module)
+    return UpdateReport(
+        old_version,
+        new_version,
+        lines,
+        conflicts,
+        smoke_module,
+        unreleased(answers, project) if builtin else None,
+    )
 
 
 def path_of(line: str) -> str:

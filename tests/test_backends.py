@@ -143,24 +143,11 @@ VARIANTS = [
     # Mixed precision in-process; JAX's strategies in processes of their own.
     ("siamese", "--scale-out"),
     ("siamese", "--distance", "cosine", "--output-transform", "scale_shift"),
-    (
-        "parallel",
-        "--branches",
-        "3",
-        "--branch-outputs",
-        "--merge",
-        "weighted_average",
-        "--output-transform",
-        "clip",
-    ),
-    (
-        "parallel",
-        "--shared-weights",
-        "--merge",
-        "subtract",
-        "--output-transform",
-        "log",
-    ),
+    ("parallel", "--branches", "3", "--branch-outputs", "--merge", "weighted_average"),
+    ("parallel", "--shared-weights", "--merge", "subtract"),
+    # Transforms apply to regression outputs: class probabilities pass through.
+    ("multi-output", "--output-transform", "clip"),
+    ("siamese", "--output-transform", "log"),
 ]
 
 

@@ -226,6 +226,36 @@ CASES: list[tuple[str, list[str], str]] = [
         "must be above --clip-min",
     ),
     (
+        "transform of class probabilities",
+        [*NEW, "parallel", "--output-transform", "scale_shift"],
+        "--output-transform does not apply to the parallel pattern",
+    ),
+    (
+        "transform of classification heads",
+        [
+            *NEW,
+            "multi-output",
+            "--heads",
+            "a:classification:2,b:classification:3",
+            "--output-transform",
+            "log",
+        ],
+        "--output-transform 'log' applies to regression outputs only, and this model "
+        "outputs class probabilities only; keep none",
+    ),
+    (
+        "transform of a probability",
+        [
+            *NEW,
+            "siamese",
+            "--loss",
+            "binary_crossentropy",
+            "--output-transform",
+            "clip",
+        ],
+        "applies to regression outputs only",
+    ),
+    (
         "log epsilon",
         [*NEW, "siamese", "--output-transform", "log", "--log-epsilon", "0"],
         "must be positive",
@@ -257,9 +287,22 @@ CASES: list[tuple[str, list[str], str]] = [
         "unknown question 'colour'",
     ),
     (
+        "--set misspelt key",
+        [*NEW, "parallel", "--set", "brnches=3"],
+        "unknown question 'brnches'; did you mean 'branches'? the parallel pattern "
+        "asks: activation, author,",
+    ),
+    (
         "missing template",
         [*NEW, "mlp", "--template", "no/such/dir"],
-        "template no/such/dir does not exist",
+        "template no/such/dir does not exist; pass a directory, a git URL or a git "
+        "bundle, optionally @REF (kgen's own older releases: --template "
+        "~/.kgen/templates/keras.bundle@v",
+    ),
+    (
+        "release kgen never made",
+        [*NEW, "siamese", "--template", "~/.kgen/templates/keras.bundle@v0.0.7"],
+        "kgen's template has no release 'v0.0.7'; the releases are ",
     ),
     (
         "ref of a plain directory",
@@ -348,6 +391,7 @@ def test_bad_input(
     assert message in output
     assert output.startswith("error: ") and output.count("\n") == 1, output
     assert "Traceback" not in output
+    assert "pattern_modules" not in output  # computed, never asked
     assert snapshot(workdir.parent) == before
 
 

@@ -49,9 +49,22 @@ def test_help_has_examples() -> None:
 @pytest.mark.parametrize(
     ("pattern", "own", "others"),
     [
-        ("siamese", ["--encoder-depth", "--margin"], ["--branches", "--heads"]),
-        ("parallel", ["--branches", "--aux-loss-weight"], ["--margin", "--cell"]),
-        ("encoder-decoder", ["--cell", "--vocab-size"], ["--input-shape"]),
+        (
+            "siamese",
+            ["--encoder-depth", "--margin", "--output-transform"],
+            ["--branches", "--heads"],
+        ),
+        # Output transforms are for regression outputs: class probabilities only.
+        (
+            "parallel",
+            ["--branches", "--aux-loss-weight"],
+            ["--margin", "--cell", "--output-transform", "--output-scale"],
+        ),
+        (
+            "encoder-decoder",
+            ["--cell", "--vocab-size"],
+            ["--input-shape", "--clip-max"],
+        ),
     ],
 )
 def test_pattern_help_lists_that_patterns_flags(
@@ -60,11 +73,40 @@ def test_pattern_help_lists_that_patterns_flags(
     result = kgen("new", pattern, "--help")
     assert result.returncode == 0
     assert f"Pattern: {pattern}" in result.stdout
-    for flag in [*own, "--learning-rate", "--output-transform"]:
+    for flag in [*own, "--learning-rate"]:
         assert flag in result.stdout
     for flag in others:
         assert flag not in result.stdout
     assert f"kgen new {pattern} " in result.stdout  # its examples
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_pattern_help_shows_the_default_of_every_flag(pattern: str) -> None:
+    """Also of the flags that apply only with another answer (--aux-loss-weight
+    needs --branch-outputs, --output-scale --output-transform scale_shift)."""
+    from kgen.questions import Questionnaire
+    from kgen.store import builtin_template
+
+    result = kgen("new", pattern, "--help", env={"COLUMNS": "400"})
+    assert result.returncode == 0, result.stderr
+    rows = {
+        line.split()[1]: line
+        for line in result.stdout.splitlines()
+        if line.startswith("│ --")
+    }
+    questionnaire = Questionnaire.of(builtin_template())
+    shown = [
+        question
+        for question in questionnaire.questions
+        # The pattern is an argument; author and loss weights are empty by default.
+        if question.name not in {"pattern", "author", "loss_weights"}
+        and questionnaire.applies(question, pattern)
+    ]
+    assert shown
+    for question in shown:
+        assert "[default: " in rows[question.flag], rows[question.flag]
+    # The learning rate is Adam's or AdamW's, as the pattern compiles.
+    assert "Adam, or AdamW" in rows["--learning-rate"]
 
 
 def test_another_patterns_flag_says_where_it_belongs(tmp_path: Path) -> None:

@@ -24,6 +24,11 @@ def test_kgen_new_smoke_trains_and_the_project_passes_its_checks(
     assert "python -m demo.train" in result.stdout
     project = tmp_path / "demo"
     assert (project / "runs" / "smoke" / "best.keras").is_file()
+    # The README's example objective for `tune` is a metric this pattern logs.
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    objective = re.search(r"--objective (val_\w+)", readme)
+    history = project / "runs" / "smoke" / "history.csv"
+    assert objective and objective[1] in history.read_text().splitlines()[0].split(",")
     for check in (
         ["-m", "ruff", "check", "--no-cache", "."],
         ["-m", "black", "--check", "."],
@@ -128,7 +133,7 @@ def test_train_command_on_user_data(render_project, tmp_path: Path) -> None:
         p.name for p in out.iterdir()
     }
     bad = run_in(project, "-m", "demo.train", "--data", str(tmp_path / "nope.npz"))
-    assert bad.returncode != 0
+    assert bad.returncode == 2
     assert "nope.npz does not exist" in bad.stderr
     assert "Traceback" not in bad.stderr
 

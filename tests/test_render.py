@@ -15,7 +15,7 @@ import black
 import pytest
 import tomllib
 import yaml
-from conftest import RenderProject
+from conftest import PATTERNS, RenderProject
 
 from kgen.formatting import black_mode
 from kgen.store import BUNDLE_SOURCE, template_tag
@@ -48,7 +48,7 @@ VARIANTS = (
         ("encoder-decoder",),
         ("--output-transform", "log"),
         (
-            "parallel",
+            "multi-output",
             "--output-transform",
             "clip",
             "--clip-min",
@@ -75,6 +75,11 @@ VARIANTS = (
             "--shared-weights",
             "--input-shape",
             "33",
+        ),
+        (
+            "multi-output",
+            "--heads",
+            "a:classification:2,b:regression,c:regression,d:classification:5",
             "--output-transform",
             "scale_shift",
         ),
@@ -126,7 +131,7 @@ TABLES = {"evaluate", "predict"}
         (("multi-input",), TABLES),
         (("multi-output",), TABLES),
         (("encoder-decoder",), TABLES),
-        (("multi-input", "--output-transform", "log"), {"layers", *TABLES}),
+        (("multi-output", "--output-transform", "log"), {"layers", *TABLES}),
         (("multi-output", "--output-transform", "scale_shift"), TABLES),
         (("encoder-decoder", "--scale-out"), {"distribute", *TABLES}),
         (
@@ -142,6 +147,46 @@ def test_exact_file_set(render_project: RenderProject, flags, extra) -> None:
     if "--scale-out" in flags:  # multi-device training: its module and tests
         expected |= {"demo/distribute.py", "tests/test_scaling.py"}
     assert files_of(render_project(*flags)) == expected
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        *[(pattern,) for pattern in PATTERNS],
+        ("--loss", "binary_crossentropy"),
+        ("multi-output", "--output-transform", "log"),
+        ("parallel", "--scale-out", "--merge", "weighted_average"),
+    ],
+    ids="-".join,
+)
+def test_readme_layout_lists_every_module(render_project: RenderProject, flags) -> None:
+    """The README's Layout table names each module of the package, and no other."""
+    project = render_project(*flags)
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    layout = readme.partition("\n## Layout\n")[2].partition("\n## ")[0]
+    listed = set(re.findall(r"^\| `([^`]+)` \|", layout, flags=re.MULTILINE))
+    modules = {path.relative_to(project).as_posix() for path in project.rglob("*.py")}
+    assert listed - {"tests/"} == {name for name in modules if name.startswith("demo/")}
+
+
+# "a" before a vowel sound ("a one-step decoder" and "a user" are right).
+WRONG_ARTICLE = re.compile(r"\b[Aa] (?:[aeiAEI]|[oO](?!ne))[\w-]*")
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_prose_and_code_fit_the_pattern(render_project: RenderProject, pattern) -> None:
+    """No "A encoder-decoder" in the prose; no comment or code copied from another
+    pattern (a siamese remark in every test_training.py)."""
+    project = render_project(pattern)
+    for name in ["README.md", "pyproject.toml"]:
+        text = (project / name).read_text(encoding="utf-8")
+        assert not WRONG_ARTICLE.findall(text), (name, WRONG_ARTICLE.findall(text))
+    others = [other for other in PATTERNS if other != pattern]
+    for path in project.rglob("*.py"):
+        text = path.read_text(encoding="utf-8").lower()
+        for other in others:
+            found = re.search(rf"(?<![\w-]){re.escape(other)}(?![\w-])", text)
+            assert found is None, f"{path.name} names the {other} pattern"
 
 
 @pytest.mark.parametrize("flags", VARIANTS, ids="-".join)

@@ -168,6 +168,45 @@ def test_update_across_versions_offline_keeps_edits(
     assert "up to date (template v9.0.0)" in current.stdout
 
 
+def test_a_project_of_a_development_kgen_is_flagged_by_update(
+    tmp_path: Path,
+) -> None:
+    """A template edited after its release renders projects the release tag does not
+    describe: `kgen update` says so and names the files, instead of taking the
+    difference for the user's edits in silence."""
+    install = make_install(tmp_path / "kgen-dev", "9.0.0")
+    # A development commit, after the release: a shared part, a rendered file and
+    # another pattern's file.
+    change_seed_help(install)
+    template = install / "templates" / "keras"
+    for name in ["project/README.md.jinja", "patterns/siamese/README.md.jinja"]:
+        with (template / name).open("a", encoding="utf-8") as file:
+            file.write("\nIn development.\n")
+    home = tmp_path / "home"
+    project = new_project(install, home, tmp_path / "demo", "parallel")
+    answers = answers_of(project)
+    assert answers["_commit"] == "v9.0.0"
+    changed = ["README.md", "includes/train_config.py.jinja"]
+    assert answers["_kgen_unreleased"] == {"release": "v9.0.0", "files": changed}
+    result = kgen_at(install, home, "update", str(project))
+    assert result.returncode == 0, result.stderr
+    warning = " ".join(result.stderr.split())
+    assert (
+        "made by a development version of kgen, not the release v9.0.0 it records: "
+        "its template differed from it in 2 files (README.md, "
+        "includes/train_config.py.jinja)"
+    ) in warning
+    # Released as it is: its projects update without a warning.
+    load_release()(
+        install / "templates" / "keras", install / "templates" / "keras.bundle", "9.0.0"
+    )
+    plain = new_project(install, home, tmp_path / "plain", "parallel")
+    assert "_kgen_unreleased" not in answers_of(plain)
+    result = kgen_at(install, home, "update", str(plain))
+    assert result.returncode == 0, result.stderr
+    assert "development version" not in result.stderr
+
+
 def release_tags() -> list[str]:
     """The tags of templates/keras.bundle, oldest release first."""
     listing = git(ROOT, "ls-remote", "--tags", str(ROOT / "templates" / "keras.bundle"))
@@ -203,6 +242,36 @@ def tree_of(project: Path) -> dict[str, str]:
         for path in sorted(project.rglob("*"))
         if path.is_file() and ".git" not in path.relative_to(project).parts
     }
+
+
+def test_new_from_an_older_release(tmp_path: Path) -> None:
+    """`--template ~/.kgen/templates/keras.bundle@TAG` makes a project of release TAG,
+    updatable later like any other (README: "An older release")."""
+    older = next(tag for tag in reversed(release_tags()) if tag != template_tag())
+    home = tmp_path / "home"
+    store = "~/.kgen/templates/keras.bundle"
+    project = new_project(
+        None, home, tmp_path / "demo", "parallel", "--template", f"{store}@{older}"
+    )
+    assert {k: v for k, v in answers_of(project).items() if k.startswith("_")} == {
+        "_commit": older,
+        "_src_path": store,
+    }
+    reference = render_release(older, tmp_path / "ref" / "demo", "parallel", store)
+    assert answers_of(project) == answers_of(reference)
+    made, expected = tree_of(project), tree_of(reference)
+    del made[".copier-answers.yml"], expected[".copier-answers.yml"]
+    assert made == expected
+    # Behind this release (until it is in the bundle, during development, not).
+    behind = kgen_at(None, home, "check", str(project))
+    assert behind.returncode == int(release_tags()[-1] != older), behind.stderr
+    # The bundle kgen ships, by its own path, is the same store.
+    packaged = ROOT / "templates" / "keras.bundle"
+    again = new_project(
+        None, home, tmp_path / "again", "siamese", "--template", f"{packaged}@{older}"
+    )
+    assert answers_of(again)["_src_path"] == store
+    assert answers_of(again)["_commit"] == older
 
 
 def test_a_project_of_the_previous_release_updates_to_this_one(
@@ -365,7 +434,11 @@ def test_legacy_project_without_a_commit_is_adopted(tmp_path: Path) -> None:
         ("no-answers", "has no .copier-answers.yml"),
         ("no-git", "is not in a git repository"),
         ("dirty", "has uncommitted changes"),
-        ("unknown-key", "unknown question 'brnaches'"),
+        (
+            "unknown-key",
+            "unknown question 'brnaches'; did you mean 'branches'? the parallel "
+            "pattern asks: activation, author,",
+        ),
         ("bad-value", "--branches 0 must be between 1 and 32"),
         ("bad-set", "is not KEY=VALUE"),
     ],
@@ -396,6 +469,7 @@ def test_update_refuses_bad_input(tmp_path: Path, prepare: str, problem: str) ->
     assert result.returncode == 2, result.stderr
     assert problem in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "pattern_modules" not in result.stderr  # computed, never asked
     after = sorted((str(p), p.read_bytes()) for p in project.rglob("*") if p.is_file())
     assert after == before
 
