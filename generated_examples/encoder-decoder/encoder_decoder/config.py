@@ -51,6 +51,9 @@ class TrainConfig:
     max_words: int = flag(
         20000, "words in each vocabulary: the most frequent of the training split"
     )
+    max_length: int = flag(
+        100, "tokens in a source or a target, at most: longer ones are cut"
+    )
     data_path: str | None = flag(
         None,
         "your own data: .csv, .parquet or .npz (see data.py); built-in data if unset",

@@ -8,9 +8,12 @@ Your own data is a table (CSV or Parquet) of text pairs, one row per example:
     python -m encoder_decoder.train \\
         --data sentences.csv --columns source=english,target=french
 
-Text is lowercased and cut into words and punctuation marks. Each side gets its own
-vocabulary, the most frequent words of the training split (at most --max-words); a
-word outside it reads as the unknown token. A `.npz` file holds `source` and `target`
+Text is lowercased and cut into words and punctuation marks, each keeping the
+space before it, so that the decoded tokens join back into text. Each side gets its
+own vocabulary, the most frequent words of the training split (at most
+--max-words); a word outside it reads as the unknown token. Sequences are as long
+as the longest of the training split, at most --max-length tokens: longer ones are
+cut, with a note saying how many. A `.npz` file holds `source` and `target`
 as text, shape (n,), or as your own token ids, shape (n, length): integers from 1,
 0 for padding.
 
@@ -25,6 +28,7 @@ import functools
 import json
 import math
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +40,8 @@ from encoder_decoder.config import ModelConfig, TrainConfig
 from encoder_decoder.model import END, PAD, RESERVED, START, UNKNOWN
 
 SIDES = ("source", "target")
-WORD = re.compile(r"\w+|[^\w\s]")
+# A word or a punctuation mark, with the space before it if there is one.
+WORD = re.compile(r" ?(?:\w+|[^\w\s])")
 
 # Inputs, targets and the weight of each target step.
 Data = tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]
@@ -76,12 +81,32 @@ def read_arrays(path: Path, modified: int, size: int) -> dict[str, np.ndarray]:
             table = pyarrow.csv.read_csv(path)
         else:
             table = pyarrow.parquet.read_table(path)
+        columns = {name: table[name] for name in table.column_names}
+    except UnicodeDecodeError:  # pyarrow's, for a column name
+        raise not_utf8(path, "its header") from None
     except (OSError, ValueError) as error:  # pyarrow's parse errors are ValueErrors
         reason = str(error).strip().splitlines()[0]
         if "allow_pickle" in reason:  # numpy will not unpickle object arrays
             reason = "it holds object arrays; save text as str arrays instead"
         raise DataError(f"{path}: cannot read it as {suffix}: {reason}") from None
-    return {name: table[name].to_numpy() for name in table.column_names}
+    for name, column in columns.items():
+        if pyarrow.types.is_binary(column.type):  # how pyarrow reads non-UTF-8 text
+            cells = column.to_pylist()
+            text = [(cell or b"").decode("utf-8", errors="replace") for cell in cells]
+            row = next((row for row, cell in enumerate(text) if "\ufffd" in cell), 0)
+            raise not_utf8(path, f"'{name}' (row {row}: {cells[row]!r})")
+    return {name: column.to_numpy() for name, column in columns.items()}
+
+
+def not_utf8(path: Path, where: str) -> DataError:
+    """The error for text in another encoding than UTF-8 (Latin-1, Windows-1252)."""
+    if path.suffix.lower() != ".csv":
+        return DataError(f"{path}: {where} holds bytes; save text as str (UTF-8)")
+    return DataError(
+        f"{path}: {where} is not UTF-8 text; save the file as UTF-8, e.g. iconv -f "
+        f"latin1 -t utf-8 {path.name} > utf8.csv, or pandas' to_csv(..., "
+        "encoding='utf-8')"
+    )
 
 
 def forget_files() -> None:
@@ -96,12 +121,50 @@ def listing(values) -> str:
     return shown + (f" and {len(values) - 5} more" if len(values) > 5 else "")
 
 
+def parse_numbers(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Text cells as float64 numbers (NaN if empty), and which are not numbers."""
+    cells = array.reshape(-1).tolist()
+    values = np.full(len(cells), np.nan)
+    text = np.zeros(len(cells), bool)
+    for index, cell in enumerate(cells):
+        if cell is not None and str(cell).strip():
+            try:
+                values[index] = float(cell)
+            except ValueError:
+                text[index] = True
+    return values.reshape(array.shape), text.reshape(array.shape)
+
+
+def is_numeric(array: np.ndarray) -> bool:
+    """Whether a column holds numbers: as such, or as text whose non-empty cells
+    are more often numbers than not (the others are errors, see numbers)."""
+    if array.dtype.kind not in "OUS":
+        return True
+    values, text = parse_numbers(array)
+    return np.count_nonzero(~np.isnan(values)) > np.count_nonzero(text)
+
+
 def numbers(path, name: str, array: np.ndarray) -> np.ndarray:
-    """`array` as float32, if it holds only finite numbers."""
+    """`array` as float32, if it holds only finite numbers (or text of them)."""
+    if array.dtype.kind in "OUS" and is_numeric(array):  # numbers saved as text
+        values, text = parse_numbers(array)
+        if text.any():
+            cells = dict.fromkeys(array.reshape(-1)[text.reshape(-1)].tolist())
+            rows = np.flatnonzero(text.reshape(len(text), -1).any(axis=1))
+            fix = "fix those cells or drop their rows"
+            if any("," in str(cell) for cell in cells):
+                fix = "write numbers without commas (40.5, not 40,5; 1000, not 1,000)"
+            raise DataError(
+                f"{path}: '{name}' holds numbers but also text, in {len(rows)} rows: "
+                f"{listing(cells)} (first: row {rows[0]}, counting from 0 after any "
+                f"header); {fix}"
+            )
+        array = values
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        kind = "text" if array.dtype.kind in "OUS" else f"{array.dtype} values"
         raise DataError(
-            f"{path}: '{name}' holds {array.dtype} values, not numbers; encode it as "
-            "numbers (categories: one 0/1 column each) or leave it out with --features"
+            f"{path}: '{name}' holds {kind}, not numbers; encode it as numbers "
+            "(categories: one 0/1 column each) or leave it out with --features"
         )
     values = array.astype("float32")
     bad = ~np.isfinite(values).reshape(len(values), -1).all(axis=1)
@@ -117,18 +180,23 @@ def numbers(path, name: str, array: np.ndarray) -> np.ndarray:
 
 def labels(path, name: str, array: np.ndarray) -> np.ndarray:
     """`array` as one label per example: integers (whole floats too), booleans or
-    class names."""
+    class names; none of them empty (None, NaN, blank text)."""
     if array.size != len(array):
         raise DataError(
             f"{path}: '{name}' has shape {array.shape}; "
             "labels are one value per example, shape (n,)"
         )
     values = array.reshape(-1)
-    if values.dtype == object and np.equal(values, None).any():
-        rows = np.flatnonzero(np.equal(values, None))
+    if values.dtype.kind in "OU":
+        empty = [cell is None or not str(cell).strip() for cell in values.tolist()]
+    else:
+        empty = np.isnan(values) if values.dtype.kind == "f" else []
+    rows = np.flatnonzero(empty)
+    if len(rows):
         raise DataError(
-            f"{path}: '{name}' is empty in {len(rows)} rows (first: row {rows[0]}); "
-            "drop or fill them first"
+            f"{path}: '{name}' is empty in {len(rows)} rows (first: row {rows[0]}, "
+            "counting from 0 after any header); drop or fill them first, e.g. with "
+            "pandas' dropna() or fillna()"
         )
     if values.dtype.kind == "f" and np.all(np.isfinite(values) & (values % 1 == 0)):
         values = values.astype("int64")  # such as 0.0 and 1.0 saved as floats
@@ -206,8 +274,9 @@ class Schema:
 
     `columns`: the column of each side; `sizes`: the tokens of each side;
     `lengths`: tokens per source and per target (its end token included), longer
-    ones are cut; `vocabularies`: the words of each side, from token 4 on (None for
-    token ids). Saved in the run directory, so that evaluate and predict read alike.
+    ones are cut; `vocabularies`: the words of each side, from token 4 on, each with
+    the space before it (None for token ids). Saved in the run directory, so that
+    evaluate and predict read alike.
     """
 
     columns: dict[str, str]
@@ -228,9 +297,20 @@ class Schema:
             ) from None
 
 
+def normalized(text: str) -> str:
+    """Text as the model writes it: lowercase, words one space apart."""
+    return " ".join(text.lower().split())
+
+
 def words(text: str) -> list[str]:
-    """Text as the model reads it: lowercased words and punctuation marks."""
-    return WORD.findall(text.lower())
+    """Text as the model reads it: lowercased words and punctuation marks, each
+    with the space before it (the first one too): `joined` gives the text back."""
+    return WORD.findall(" " + normalized(text))
+
+
+def joined(tokens: list[str]) -> str:
+    """The text of a sequence of words, as `normalized` writes it."""
+    return "".join(tokens).lstrip()
 
 
 def texts(path, name: str, array: np.ndarray) -> list[str]:
@@ -262,15 +342,33 @@ def is_text(array: np.ndarray) -> bool:
     return array.ndim == 1 and array.dtype.kind in "OU"
 
 
+def tokenized(path, name: str, array: np.ndarray, text: bool) -> list[list]:
+    """The words of each text of a column, or its token ids; none may be empty."""
+    if text:
+        rows = [words(value) for value in texts(path, name, array)]
+    else:
+        rows = token_ids(path, name, array)
+    empty = [row for row, sequence in enumerate(rows) if not sequence]
+    if empty:
+        raise DataError(
+            f"{path}: '{name}' is empty in {len(empty)} rows (first: row {empty[0]}); "
+            "drop those rows first"
+        )
+    return rows
+
+
 def most_frequent(sequences: list[list[str]], count: int) -> list[str]:
     """The `count` most frequent words of `sequences`; ties in alphabetical order."""
     counts = collections.Counter(word for sequence in sequences for word in sequence)
     return sorted(counts, key=lambda word: (-counts[word], word))[:count]
 
 
-def find_schema(path, columns: dict[str, str], max_words: int, rows) -> Schema:
+def find_schema(
+    path, columns: dict[str, str], rows, max_words: int, max_length: int
+) -> Schema:
     """The schema of a training file: its two columns (`columns` renames them),
-    their vocabularies (or token ids) and lengths, from its training `rows` only."""
+    their vocabularies (or token ids) and lengths (at most `max_length` tokens),
+    from its training `rows` only."""
     arrays = read_file(path)
     names = {side: columns.get(side, side) for side in SIDES}
     for column in names.values():
@@ -279,29 +377,25 @@ def find_schema(path, columns: dict[str, str], max_words: int, rows) -> Schema:
                 f"{path} has no column '{column}' (it has {listing(arrays)}); name "
                 "the columns with --columns source=COLUMN,target=COLUMN"
             )
-    if all(is_text(arrays[column]) for column in names.values()):
-        sequences = {
-            side: [words(text) for text in texts(path, column, arrays[column][rows])]
-            for side, column in names.items()
-        }
+    if not len(rows):
+        raise DataError(f"{path} has too few pairs: none is left to train on")
+    text = all(is_text(arrays[column]) for column in names.values())
+    training = {}
+    for side, column in names.items():
+        every = tokenized(path, column, arrays[column], text)
+        training[side] = [every[row] for row in rows]
+    if text:
         vocabularies = {
-            side: most_frequent(sequences[side], max_words) for side in SIDES
+            side: most_frequent(training[side], max_words) for side in SIDES
         }
         sizes = {side: len(RESERVED) + len(vocabularies[side]) for side in SIDES}
     else:
-        sequences = {
-            side: token_ids(path, column, arrays[column][rows])
-            for side, column in names.items()
-        }
         vocabularies = None
         sizes = {
-            side: 1 + max((max(s, default=0) for s in sequences[side]), default=0)
+            side: max(1 + max(map(max, training[side])), len(RESERVED))
             for side in SIDES
         }
-        sizes = {side: max(size, len(RESERVED)) for side, size in sizes.items()}
-    longest = {side: max(map(len, sequences[side]), default=0) for side in SIDES}
-    if not longest["source"]:
-        raise DataError(f"{path}: every '{names['source']}' is empty")
+    longest = {side: min(max(map(len, training[side])), max_length) for side in SIDES}
     lengths = {"source": longest["source"], "target": longest["target"] + 1}
     return Schema(names, sizes, lengths, vocabularies)
 
@@ -320,30 +414,35 @@ def read_tokens(
             f"{path} lacks the columns {listing(missing)}; "
             "the model reads the training file's"
         )
-    tokens = {}
+    tokens, cut = {}, False
     for side in sides:
-        array = arrays[schema.columns[side]]
-        if schema.vocabularies is None:
-            sequences = token_ids(path, schema.columns[side], array)
-        else:
+        column = schema.columns[side]
+        rows = tokenized(path, column, arrays[column], schema.vocabularies is not None)
+        if schema.vocabularies is not None:
             index = {
                 word: token
                 for token, word in enumerate(schema.vocabularies[side], len(RESERVED))
             }
-            sequences = [
-                [index.get(word, UNKNOWN) for word in words(text)]
-                for text in texts(path, schema.columns[side], array)
-            ]
+            rows = [[index.get(word, UNKNOWN) for word in row] for row in rows]
         end = side == "target"
-        tokens[side] = padded(sequences, schema.lengths[side], end)
+        tokens[side] = padded(rows, schema.lengths[side], end)
         too_large = tokens[side].max(initial=0) >= schema.sizes[side]
         if too_large:
             raise DataError(
-                f"{path}: '{schema.columns[side]}' has token ids above the training "
-                f"file's ({schema.sizes[side] - len(RESERVED)})"
+                f"{path}: '{column}' has token ids above the training file's "
+                f"({schema.sizes[side] - len(RESERVED)})"
             )
+        lengths = np.array([len(row) for row in rows])
+        cut = cut | (lengths > schema.lengths[side] - end)
     if not len(tokens["source"]):
         raise DataError(f"{path} has no examples")
+    if np.any(cut):
+        print(
+            f"note: {path}: {cut.sum()} of {len(cut)} rows cut to the model's lengths "
+            f"({schema.lengths['source']} source, {schema.lengths['target'] - 1} "
+            "target tokens; train's --max-length)",
+            file=sys.stderr,
+        )
     return tokens["source"], tokens.get("target")
 
 
@@ -429,7 +528,9 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
             part[0]["row"]
             for part in split(({"row": np.arange(count)},), **parts, seed=config.seed)
         ]
-        schema = find_schema(config.data_path, columns, config.max_words, rows[0])
+        schema = find_schema(
+            config.data_path, columns, rows[0], config.max_words, config.max_length
+        )
         data = load_data(config.data_path, schema)
         train_split, validation_split, test_split = (select(data, r) for r in rows)
     if config.validation_path:
@@ -441,14 +542,15 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
 
 
 def as_text(tokens: np.ndarray, schema: Schema, side: str = "target") -> list[str]:
-    """Token sequences as text (words joined by spaces; your ids for a file of token
-    ids), each up to its end token."""
+    """Token sequences as text, each up to its end token: words joined as they were
+    spaced ([unk] for a word outside the vocabulary), or your ids joined by spaces."""
     lines = []
     for row in tokens.tolist():
         row = row[: row.index(END)] if END in row else row
+        row = [token for token in row if token != PAD]
         if schema.vocabularies is None:
-            lines.append(" ".join(str(t - len(RESERVED) + 1) for t in row if t != PAD))
+            lines.append(" ".join(str(token - len(RESERVED) + 1) for token in row))
         else:
-            vocabulary = RESERVED + schema.vocabularies[side]
-            lines.append(" ".join(vocabulary[t] for t in row if t != PAD))
+            vocabulary = [f" {word}" for word in RESERVED] + schema.vocabularies[side]
+            lines.append(joined([vocabulary[token] for token in row]))
     return lines

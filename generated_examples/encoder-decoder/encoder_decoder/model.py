@@ -131,7 +131,9 @@ def exact_match(
     data: tuple[dict[str, np.ndarray], np.ndarray, np.ndarray],
     batch_size: int = 256,
 ) -> float:
-    """The share of pairs whose greedy decoding is their target, up to its end token.
+    """The share of pairs whose greedy decoding is their target text, as `predict`
+    writes it: every token up to the end token, none of them unknown (the text of
+    a target with a word outside the vocabulary is never written).
 
     Unlike the token accuracy, measured with teacher forcing (the decoder reading
     the true previous tokens), this is the model decoding on its own, as in use.
@@ -140,5 +142,5 @@ def exact_match(
     encoder, decoder = build_inference_models(model)
     length = target.shape[1]
     decoded = decode_sequence(encoder, decoder, inputs["source"], length, batch_size)
-    right = (decoded == target) | (target == PAD)
+    right = ((decoded == target) | (target == PAD)) & (target != UNKNOWN)
     return float(right.all(axis=1).mean())

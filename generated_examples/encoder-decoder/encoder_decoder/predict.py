@@ -2,13 +2,12 @@
 
 python -m encoder_decoder.predict RUN --data FILE --out OUT
 
-Per row: `source` as the model read it (lowercased words, [unk] for words outside
+Per row: `source` as the model read it (lowercased text, [unk] for words outside
 its vocabulary; your token ids for a file of ids) and `prediction`, the decoded
-target. The data needs no target column.
+target text. The data needs no target column.
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m encoder_decoder.predict",
         description="Predict with a trained model, one row per example of a file.",
+        allow_abbrev=False,
     )
     parser.add_argument("run_dir", help="a training run's --output-dir")
     parser.add_argument(
@@ -43,14 +43,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--out", required=True, help="where to write them: .csv, .parquet or .npz"
     )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an --out file that exists (never the --data file)",
+    )
     args = parser.parse_args(argv)
     if Path(args.out).suffix not in (".csv", ".parquet", ".npz"):
         parser.error(f"--out {args.out}: name a .csv, .parquet or .npz file")
+    if Path(args.out).resolve() == Path(args.data).resolve():
+        parser.exit(2, f"error: --out {args.out} is the --data file: name another\n")
+    if Path(args.out).exists() and not args.overwrite:
+        parser.exit(
+            2, f"error: --out {args.out} exists: name another, or add --overwrite\n"
+        )
     try:
         columns = predict(args.run_dir, args.data)
         write_file(columns, args.out)
     except DataError as error:
-        sys.exit(f"error: {error}")
+        parser.exit(2, f"error: {error}\n")
     rows = len(next(iter(columns.values())))
     print(f"Predictions for {rows} examples: {args.out}")
 

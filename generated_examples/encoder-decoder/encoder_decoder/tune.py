@@ -15,6 +15,7 @@ import csv
 import dataclasses
 import logging
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -235,6 +236,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Search hyperparameters with KerasTuner; each trial is a run.",
         epilog="The settings flags give every trial's starting point; search_space "
         "in tune.py varies some of them. Run the same command again to resume.",
+        allow_abbrev=False,
     )
     search = parser.add_argument_group("search")
     search.add_argument(
@@ -311,12 +313,24 @@ def main(argv: list[str] | None = None) -> None:
         project_name=args.name,
         overwrite=args.restart,
     )
+    search_dir = args.tuning_dir / args.name
     started = time.monotonic()
     try:
         tuner.search()
     except keras_tuner.errors.FatalError as error:
-        raise SystemExit(f"error: {error}") from None
-    search_dir = args.tuning_dir / args.name
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        finished = sum(
+            trial.status == keras_tuner.engine.trial.TrialStatus.COMPLETED
+            for trial in tuner.oracle.trials.values()
+        )
+        print(
+            f"Interrupted: {search_dir} keeps the trials that finished ({finished}); "
+            "run the same command again to resume (the interrupted trial starts over)",
+            file=sys.stderr,
+        )
+        raise SystemExit(130) from None
     rows = ranked_trials(tuner.oracle)
     write_trials(rows, search_dir / "trials.csv")
     print(format_table(rows))

@@ -10,6 +10,7 @@ from encoder_decoder.data import (
     as_data,
     as_text,
     find_schema,
+    joined,
     load_splits,
     make_synthetic_data,
     read_tokens,
@@ -27,12 +28,12 @@ COLOURS = ["red", "green", "blue"]
 
 
 def sentences(count=120, seed=0):
-    """Text pairs: "the red cat ." becomes "cat red !", every word kept."""
+    """Text pairs: "The red cat." becomes "cat's red-ish!", every word kept."""
     rng = np.random.default_rng(seed)
     animals = rng.choice(ANIMALS, count)
     colours = rng.choice(COLOURS, count)
     source = [f"The {c} {a}." for c, a in zip(colours, animals, strict=True)]
-    target = [f"{a} {c} !" for c, a in zip(colours, animals, strict=True)]
+    target = [f"{a}'s {c}-ish!" for c, a in zip(colours, animals, strict=True)]
     return {"english": np.array(source), "reversed": np.array(target)}
 
 
@@ -67,44 +68,63 @@ def test_padded_steps_weigh_nothing_and_the_end_token_is_not_read():
     np.testing.assert_array_equal(weights, [[1, 1, 1, 0], [1, 1, 0, 0]])
 
 
-def test_text_is_read_as_lowercase_words_and_marks():
-    assert words("The red Cat, at 5.") == ["the", "red", "cat", ",", "at", "5", "."]
+def test_text_is_read_as_lowercase_words_and_marks_with_their_spaces():
+    expected = [" the", " red", " cat", ",", " at", " 5", "."]
+    assert words("The red Cat, at 5.") == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It's a well-known fact, isn't it?",
+        ' "Two  thousand,"\tshe said (roughly)...\n',
+        "Rock'n'roll -- 3.5% off; e-mail: a@b.c!",
+    ],
+)
+def test_words_join_back_into_the_text(text):
+    assert joined(words(text)) == " ".join(text.lower().split())
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".npz"])
 def test_text_pairs_read_back_as_their_words(tmp_path, suffix):
     columns = sentences()
     path = write(columns, tmp_path / f"pairs{suffix}")
-    schema = find_schema(path, COLUMNS, 100, np.arange(120))
+    schema = find_schema(path, COLUMNS, np.arange(120), 100, 100)
     assert sorted(schema.vocabularies["source"]) == sorted(
-        ["the", "."] + ANIMALS + COLOURS
+        [" the", "."] + [f" {word}" for word in ANIMALS + COLOURS]
     )
-    assert schema.lengths == {"source": 4, "target": 4}
+    assert schema.lengths == {"source": 4, "target": 8}
     source, target = read_tokens(path, schema)
+    # Text comes back as text: "cat's red-ish!", not "cat ' s red - ish !".
     assert as_text(source, schema, "source") == [
-        " ".join(words(text)) for text in columns["english"]
+        text.lower() for text in columns["english"]
     ]
     assert as_text(target, schema) == list(columns["reversed"])
 
 
-def test_vocabularies_come_from_the_training_rows_only(tmp_path):
-    columns = sentences()
-    columns["english"][0] = "The purple cat."
+def test_vocabularies_come_from_the_training_split_only(tmp_path):
+    # A word of its own in each pair: those of the held-out pairs are unknown.
+    names = [f"w{row}" for row in range(50)]
+    columns = {
+        "english": np.array([f"The {name}." for name in names]),
+        "reversed": np.array([f"{name}!" for name in names]),
+    }
     path = write(columns, tmp_path / "pairs.csv")
-    schema = find_schema(path, COLUMNS, 100, np.arange(1, 120))
-    assert "purple" not in schema.vocabularies["source"]
-    source, _ = read_tokens(path, schema)
-    assert source[0, 1] == UNKNOWN
-    assert as_text(source[:1], schema, "source") == ["the [unk] cat ."]
-    # The most frequent words only (--max-words).
-    small = find_schema(path, COLUMNS, 2, np.arange(120))
-    assert small.vocabularies["source"] == [".", "the"]  # as frequent: by name
+    config = TrainConfig(data_path=str(path), columns="source=english,target=reversed")
+    train_split, validation_split, test_split, schema = load_splits(config)
+    assert as_text(test_split[0]["source"], schema, "source") == ["the [unk]."] * 5
+    assert as_text(validation_split[1], schema) == ["[unk]!"] * 5
+    assert "[unk]" not in " ".join(as_text(train_split[1], schema))
+    # --max-words counts the words of the 40 training pairs only.
+    assert len(schema.vocabularies["source"]) == 2 + 40
+    small = find_schema(path, COLUMNS, np.arange(50), 2, 100)
+    assert small.vocabularies["source"] == [" the", "."]  # as frequent: by name
 
 
 def test_own_token_ids_in_npz(tmp_path):
     source = np.array([[1, 2, 3], [4, 5, 0]])
     path = write({"source": source, "target": source[:, ::-1]}, tmp_path / "ids.npz")
-    schema = find_schema(path, {}, 100, np.arange(2))
+    schema = find_schema(path, {}, np.arange(2), 100, 100)
     assert schema.vocabularies is None
     assert schema.sizes == {"source": 9, "target": 9}
     tokens, target = read_tokens(path, schema)
@@ -124,33 +144,59 @@ def test_held_out_files_use_the_training_vocabularies(tmp_path):
     )
     train_split, validation_split, test_split, schema = load_splits(config)
     assert [len(part[1]) for part in (train_split, validation_split)] == [180, 20]
-    assert as_text(test_split[0]["source"][:1], schema, "source") == [
-        "the [unk] fish ."
-    ]
+    assert as_text(test_split[0]["source"][:1], schema, "source") == ["the [unk] fish."]
+
+
+def test_a_far_longer_line_is_cut_and_counted(tmp_path, capsys):
+    columns = sentences(200)
+    columns["english"] = columns["english"].astype(object)
+    columns["english"][7] = "The red cat. " * 5000  # 20,000 words
+    path = write(columns, tmp_path / "pairs.csv")
+    held_out = write(sentences(20, seed=1), tmp_path / "held_out.csv")
+    config = TrainConfig(
+        data_path=str(path),
+        validation_path=str(held_out),
+        test_path=str(held_out),
+        columns="source=english,target=reversed",
+    )
+    train_split, _, _, schema = load_splits(config)
+    assert schema.lengths == {"source": config.max_length, "target": 8}
+    assert train_split[0]["source"].shape == (200, config.max_length)
+    assert f"{path}: 1 of 200 rows cut" in capsys.readouterr().err
 
 
 @pytest.mark.slow
 def test_train_evaluate_and_predict_from_text_pairs(tmp_path):
     path = write(sentences(400), tmp_path / "pairs.parquet")
+    test_columns = sentences(40, seed=1)
+    test_path = write(test_columns, tmp_path / "test.csv")
     run = tmp_path / "run"
     config = TrainConfig(
         data_path=str(path),
+        test_path=str(test_path),
         columns="source=english,target=reversed",
         epochs=1,
-        steps_per_epoch=4,
+        steps_per_epoch=64,
+        learning_rate=0.01,
         output_dir=str(run),
     )
     results = train(config)
-    assert 0.0 <= results["exact_match"] <= 1.0
     schema = json.loads((run / "schema.json").read_text())
     assert schema["columns"] == COLUMNS
-    assert set(evaluate(run, path, tmp_path / "plots")) == set(results)
+    evaluated = evaluate(run, test_path, tmp_path / "plots")
+    assert set(evaluated) == set(results)
     for plot in ("learning_curves.png", "decoded.png"):
         assert (run / plot).is_file()
     assert (tmp_path / "plots" / "decoded.png").is_file()
-    predictions = predict(run, path)
-    assert len(predictions["prediction"]) == 400
-    assert predictions["source"][0] == " ".join(words(sentences(400)["english"][0]))
+    predictions = predict(run, test_path)
+    assert list(predictions["source"]) == [
+        text.lower() for text in test_columns["english"]
+    ]
+    # exact_match: the share of decoded texts that are their target as written,
+    # such as "cat's red-ish!"; after 64 steps, some are.
+    decoded_whole = predictions["prediction"] == test_columns["reversed"]
+    assert 0 < decoded_whole.mean() == pytest.approx(results["exact_match"])
+    assert evaluated["exact_match"] == pytest.approx(results["exact_match"])
 
 
 def no_target(columns):
@@ -168,17 +214,31 @@ def empty_cell(columns):
     return columns
 
 
+def blank_sources(columns):
+    columns["english"][[3, 7]] = ["", " \t"]
+    return columns
+
+
+def blank_target(columns):
+    columns["reversed"][5] = " "
+    return columns
+
+
 @pytest.mark.parametrize(
     ("break_it", "suffix", "message"),
     [
         (no_target, ".csv", "has no column 'reversed'"),
         (numbers, ".parquet", "integer token ids from 1"),
         (empty_cell, ".parquet", "'english' is empty in 1 rows"),
+        (blank_sources, ".csv", r"'english' is empty in 2 rows \(first: row 3"),
+        (blank_target, ".npz", r"'reversed' is empty in 1 rows \(first: row 5"),
         (lambda columns: columns, ".npy", "numpy.savez"),
     ],
-    ids=["no-target", "numbers", "empty-cell", "npy"],
+    ids=["no-target", "numbers", "empty-cell", "blank-sources", "blank-target", "npy"],
 )
-def test_bad_data_is_one_line_and_writes_nothing(tmp_path, break_it, suffix, message):
+def test_bad_data_is_one_line_and_writes_nothing(
+    tmp_path, capsys, break_it, suffix, message
+):
     path = tmp_path / f"pairs{suffix}"
     if suffix == ".npy":
         np.save(path, np.zeros((4, 2)))
@@ -191,8 +251,8 @@ def test_bad_data_is_one_line_and_writes_nothing(tmp_path, break_it, suffix, mes
     with pytest.raises(SystemExit) as exit_info:
         flags = ["--columns", "source=english,target=reversed"]
         main(["--data", str(path), "--output-dir", str(run), *flags])
-    assert str(exit_info.value).startswith("error: ")
-    assert "\n" not in str(exit_info.value)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith("error: ")
     assert not run.exists()
 
 

@@ -2,6 +2,7 @@ import numpy as np
 
 from encoder_decoder.model import (
     START,
+    UNKNOWN,
     build_inference_models,
     build_model,
     decode_sequence,
@@ -47,9 +48,19 @@ def test_exact_match_counts_pairs_decoded_whole(config, batch):
     inputs, target, weights = batch
     model = build_model(config)
     encoder, decoder = build_inference_models(model)
+    next_token_bias = np.zeros(config.target_vocab_size, "float32")
+    next_token_bias[UNKNOWN] = -100.0  # the model never writes [unk]
+    model.get_layer("next_token").bias.assign(next_token_bias)
     # Targets the model decodes exactly, then half of them with one token changed.
     decoded = decode_sequence(encoder, decoder, inputs["source"], target.shape[1])
     assert exact_match(model, (inputs, decoded, weights)) == 1.0
     changed = decoded.copy()
     changed[::2, -1] = np.where(changed[::2, -1] == 4, 5, 4)
     assert exact_match(model, (inputs, changed, weights)) == 0.5
+    # A target with a word outside the vocabulary: its text is never written,
+    # though the model writes [unk] in its place.
+    next_token_bias[UNKNOWN] = 100.0
+    model.get_layer("next_token").bias.assign(next_token_bias)
+    unknown = decode_sequence(encoder, decoder, inputs["source"], target.shape[1])
+    assert (unknown == UNKNOWN).all()
+    assert exact_match(model, (inputs, unknown, weights)) == 0.0

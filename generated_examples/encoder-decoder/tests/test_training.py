@@ -1,22 +1,73 @@
 import json
+from pathlib import Path
 
+import keras
 import pytest
 
 from encoder_decoder.config import TrainConfig
+from encoder_decoder.data import Schema
 from encoder_decoder.train import main, train
+
+QUICK = ["--epochs", "2", "--steps-per-epoch", "1", "--steps-per-execution", "1"]
 
 
 def test_training_learns_the_built_in_task(tmp_path):
     config = TrainConfig(epochs=8, steps_per_epoch=80, output_dir=str(tmp_path))
     results = train(config)
-    # 640 steps: a one-layer siamese encoder is at 0.66 pair accuracy after 320.
     # Chance token accuracy is 0.31 (words 1 in 6, the end token sure).
     assert results["accuracy"] > 0.41
     assert (tmp_path / "best.keras").is_file()
     assert json.loads((tmp_path / "metrics.json").read_text()) == results
 
 
-def test_missing_data_file_is_a_clear_error(tmp_path):
+def test_missing_data_file_is_a_clear_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--data", str(tmp_path / "missing.npz"), "--output-dir", str(tmp_path)])
-    assert "missing.npz does not exist" in str(exit_info.value)
+    assert exit_info.value.code == 2
+    assert "missing.npz does not exist" in capsys.readouterr().err
+
+
+def test_a_failed_start_leaves_no_run_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        main(["--data", "missing.npz"])
+
+    def unwritable(schema, path):
+        raise TypeError("Object of type bytes is not JSON serializable")
+
+    monkeypatch.setattr(Schema, "save", unwritable)
+    with pytest.raises(TypeError):
+        main(QUICK)
+    assert list(Path("runs").glob("*")) == []
+
+
+def test_ctrl_c_keeps_the_best_model_so_far(tmp_path, monkeypatch, capsys):
+    save = keras.callbacks.ModelCheckpoint.on_epoch_end
+
+    def save_then_interrupt(callback, epoch, logs=None):
+        save(callback, epoch, logs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(
+        keras.callbacks.ModelCheckpoint, "on_epoch_end", save_then_interrupt
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main([*QUICK, "--output-dir", str(tmp_path / "run")])
+    assert exit_info.value.code == 130
+    best = tmp_path / "run" / "best.keras"
+    assert best.is_file()
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith(f"Interrupted: kept {best}, the best model so far")
+
+
+def test_ctrl_c_before_an_epoch_ends_keeps_nothing(tmp_path, monkeypatch, capsys):
+    def interrupted(model, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(keras.Model, "fit", interrupted)
+    with pytest.raises(SystemExit) as exit_info:
+        main([*QUICK, "--output-dir", str(tmp_path / "run")])
+    assert exit_info.value.code == 130
+    assert not (tmp_path / "run").exists()
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("Interrupted: no epoch had ended: nothing kept")

@@ -72,12 +72,32 @@ def read_arrays(path: Path, modified: int, size: int) -> dict[str, np.ndarray]:
             table = pyarrow.csv.read_csv(path)
         else:
             table = pyarrow.parquet.read_table(path)
+        columns = {name: table[name] for name in table.column_names}
+    except UnicodeDecodeError:  # pyarrow's, for a column name
+        raise not_utf8(path, "its header") from None
     except (OSError, ValueError) as error:  # pyarrow's parse errors are ValueErrors
         reason = str(error).strip().splitlines()[0]
         if "allow_pickle" in reason:  # numpy will not unpickle object arrays
             reason = "it holds object arrays; save text as str arrays instead"
         raise DataError(f"{path}: cannot read it as {suffix}: {reason}") from None
-    return {name: table[name].to_numpy() for name in table.column_names}
+    for name, column in columns.items():
+        if pyarrow.types.is_binary(column.type):  # how pyarrow reads non-UTF-8 text
+            cells = column.to_pylist()
+            text = [(cell or b"").decode("utf-8", errors="replace") for cell in cells]
+            row = next((row for row, cell in enumerate(text) if "\ufffd" in cell), 0)
+            raise not_utf8(path, f"'{name}' (row {row}: {cells[row]!r})")
+    return {name: column.to_numpy() for name, column in columns.items()}
+
+
+def not_utf8(path: Path, where: str) -> DataError:
+    """The error for text in another encoding than UTF-8 (Latin-1, Windows-1252)."""
+    if path.suffix.lower() != ".csv":
+        return DataError(f"{path}: {where} holds bytes; save text as str (UTF-8)")
+    return DataError(
+        f"{path}: {where} is not UTF-8 text; save the file as UTF-8, e.g. iconv -f "
+        f"latin1 -t utf-8 {path.name} > utf8.csv, or pandas' to_csv(..., "
+        "encoding='utf-8')"
+    )
 
 
 def forget_files() -> None:
@@ -92,12 +112,50 @@ def listing(values) -> str:
     return shown + (f" and {len(values) - 5} more" if len(values) > 5 else "")
 
 
+def parse_numbers(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Text cells as float64 numbers (NaN if empty), and which are not numbers."""
+    cells = array.reshape(-1).tolist()
+    values = np.full(len(cells), np.nan)
+    text = np.zeros(len(cells), bool)
+    for index, cell in enumerate(cells):
+        if cell is not None and str(cell).strip():
+            try:
+                values[index] = float(cell)
+            except ValueError:
+                text[index] = True
+    return values.reshape(array.shape), text.reshape(array.shape)
+
+
+def is_numeric(array: np.ndarray) -> bool:
+    """Whether a column holds numbers: as such, or as text whose non-empty cells
+    are more often numbers than not (the others are errors, see numbers)."""
+    if array.dtype.kind not in "OUS":
+        return True
+    values, text = parse_numbers(array)
+    return np.count_nonzero(~np.isnan(values)) > np.count_nonzero(text)
+
+
 def numbers(path, name: str, array: np.ndarray) -> np.ndarray:
-    """`array` as float32, if it holds only finite numbers."""
+    """`array` as float32, if it holds only finite numbers (or text of them)."""
+    if array.dtype.kind in "OUS" and is_numeric(array):  # numbers saved as text
+        values, text = parse_numbers(array)
+        if text.any():
+            cells = dict.fromkeys(array.reshape(-1)[text.reshape(-1)].tolist())
+            rows = np.flatnonzero(text.reshape(len(text), -1).any(axis=1))
+            fix = "fix those cells or drop their rows"
+            if any("," in str(cell) for cell in cells):
+                fix = "write numbers without commas (40.5, not 40,5; 1000, not 1,000)"
+            raise DataError(
+                f"{path}: '{name}' holds numbers but also text, in {len(rows)} rows: "
+                f"{listing(cells)} (first: row {rows[0]}, counting from 0 after any "
+                f"header); {fix}"
+            )
+        array = values
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        kind = "text" if array.dtype.kind in "OUS" else f"{array.dtype} values"
         raise DataError(
-            f"{path}: '{name}' holds {array.dtype} values, not numbers; encode it as "
-            "numbers (categories: one 0/1 column each) or leave it out with --features"
+            f"{path}: '{name}' holds {kind}, not numbers; encode it as numbers "
+            "(categories: one 0/1 column each) or leave it out with --inputs"
         )
     values = array.astype("float32")
     bad = ~np.isfinite(values).reshape(len(values), -1).all(axis=1)
@@ -113,18 +171,23 @@ def numbers(path, name: str, array: np.ndarray) -> np.ndarray:
 
 def labels(path, name: str, array: np.ndarray) -> np.ndarray:
     """`array` as one label per example: integers (whole floats too), booleans or
-    class names."""
+    class names; none of them empty (None, NaN, blank text)."""
     if array.size != len(array):
         raise DataError(
             f"{path}: '{name}' has shape {array.shape}; "
             "labels are one value per example, shape (n,)"
         )
     values = array.reshape(-1)
-    if values.dtype == object and np.equal(values, None).any():
-        rows = np.flatnonzero(np.equal(values, None))
+    if values.dtype.kind in "OU":
+        empty = [cell is None or not str(cell).strip() for cell in values.tolist()]
+    else:
+        empty = np.isnan(values) if values.dtype.kind == "f" else []
+    rows = np.flatnonzero(empty)
+    if len(rows):
         raise DataError(
-            f"{path}: '{name}' is empty in {len(rows)} rows (first: row {rows[0]}); "
-            "drop or fill them first"
+            f"{path}: '{name}' is empty in {len(rows)} rows (first: row {rows[0]}, "
+            "counting from 0 after any header); drop or fill them first, e.g. with "
+            "pandas' dropna() or fillna()"
         )
     if values.dtype.kind == "f" and np.all(np.isfinite(values) & (values % 1 == 0)):
         values = values.astype("int64")  # such as 0.0 and 1.0 saved as floats
@@ -194,6 +257,11 @@ class Schema:
             ) from None
 
 
+# A text feature column with more different values than this, and than half its
+# rows, is refused: an id or free text, not categories (each would be a feature).
+MAX_CATEGORIES = 20
+
+
 def class_names(path, name: str, array: np.ndarray) -> list:
     """The classes of a target, by index: the sorted labels (integers or class
     names) found in `array`."""
@@ -202,6 +270,18 @@ def class_names(path, name: str, array: np.ndarray) -> list:
         raise DataError(
             f"{path}: '{name}' holds a single class ({listing(names)}); a classifier "
             "needs examples of two classes or more"
+        )
+    return names
+
+
+def category_names(path, name: str, array: np.ndarray) -> list:
+    """The categories of a text feature column, by index: its sorted values."""
+    names = sorted(set(labels(path, name, array).tolist()))
+    if len(names) > max(MAX_CATEGORIES, len(array) // 2):
+        raise DataError(
+            f"{path}: '{name}' holds {len(names)} different texts in {len(array)} "
+            "rows, too many to one-hot encode (an id, free text?); leave it out: "
+            'name the columns of each input with --inputs "NAME=COL,COL;NAME=COL"'
         )
     return names
 
@@ -236,8 +316,8 @@ def one_hot(path, name: str, array: np.ndarray, categories: list) -> np.ndarray:
 
 def input_columns(path, columns: list[str], inputs: str | None) -> dict[str, list[str]]:
     """The columns of each model input, as `--inputs "NAME=COL,COL;NAME=COL"` names
-    them; by default a column `NAME.anything` belongs to input NAME and any other
-    column (such as an array of a `.npz` file) is an input of its own."""
+    them; by default a table's column `NAME.anything` belongs to input NAME, and
+    each array of a `.npz` file is an input of its own."""
     grouped = {}
     if inputs:
         for text in inputs.split(";"):
@@ -249,6 +329,13 @@ def input_columns(path, columns: list[str], inputs: str | None) -> dict[str, lis
                     "NAME of letters, digits and _"
                 )
     else:
+        loose = [column for column in columns if "." not in column]
+        if loose and Path(path).suffix.lower() != ".npz":
+            raise DataError(
+                f"{path}: the columns {listing(loose)} belong to no input; name them "
+                "NAME.COLUMN (clinical.age, scan.p0: input NAME), or name the columns "
+                'of each input with --inputs "NAME=COL,COL;NAME=COL"'
+            )
         for column in columns:
             grouped.setdefault(column.split(".")[0], []).append(column)
         bad = [name for name in grouped if not name.isidentifier()]
@@ -283,11 +370,12 @@ def find_schema(
                 f"{path} has no column '{column}' (it has {listing(arrays)}); "
                 "name the columns with --columns TARGET=COLUMN or --inputs"
             )
-    # Text columns are categories: one 0/1 feature for each value found here.
+    # Text columns are categories: one 0/1 feature for each value found here; a
+    # column of numbers saved as text is numbers (see numbers).
     categories = {
-        column: sorted(set(labels(path, column, arrays[column]).tolist()))
+        column: category_names(path, column, arrays[column])
         for column in features
-        if arrays[column].dtype.kind in "OUS"
+        if not is_numeric(arrays[column])
     }
     widths = {
         name: sum(

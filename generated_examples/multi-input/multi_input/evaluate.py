@@ -10,8 +10,8 @@ from pathlib import Path
 
 import keras
 
-from multi_input import load_model
 from multi_input.batches import batches
+from multi_input.cli import PROJECT, ConfigError, read_toml
 from multi_input.data import DataError, Schema, load_data
 from multi_input.plots import result_plots
 
@@ -25,8 +25,30 @@ def trained_model(
             f"{run_dir} holds no trained model ({name}, schema.json): pass the "
             "--output-dir of a finished `train` run"
         )
+    check_project(run_dir)
     schema = Schema.load(run_dir / "schema.json")  # first: it fails fast
-    return load_model(run_dir / name), schema
+    return keras.saving.load_model(run_dir / name), schema
+
+
+def check_project(run_dir: Path) -> None:
+    """Raise a DataError unless `run_dir`'s config.toml names this project."""
+    path = run_dir / "config.toml"
+    try:
+        project = read_toml(path).get("project") if path.is_file() else None
+    except ConfigError as error:
+        raise DataError(str(error)) from None
+    if not isinstance(project, dict) or set(project) != set(PROJECT):
+        raise DataError(
+            f"{run_dir}: no config.toml names its project, so this version of "
+            f"{PROJECT['package']} did not write it: train again"
+        )
+    if project != PROJECT:
+        package, pattern = project["package"], project["pattern"]
+        raise DataError(
+            f"{run_dir} is a run of the {pattern} project {package}, not of this "
+            f"{PROJECT['pattern']} project {PROJECT['package']}: evaluate and "
+            f"predict it with python -m {package}.evaluate and {package}.predict"
+        )
 
 
 def evaluate(
@@ -47,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m multi_input.evaluate",
         description="Evaluate a trained model on a data file.",
+        allow_abbrev=False,
     )
     parser.add_argument("run_dir", help="a training run's --output-dir")
     parser.add_argument(
@@ -57,11 +80,13 @@ def main(argv: list[str] | None = None) -> None:
         "--plots", help="where to draw the results (default: RUN_DIR/evaluation)"
     )
     args = parser.parse_args(argv)
+    if args.out and Path(args.out).resolve() == Path(args.data).resolve():
+        parser.exit(2, f"error: --out {args.out} is the --data file: name another\n")
     plots_dir = Path(args.plots or Path(args.run_dir) / "evaluation")
     try:
         results = evaluate(args.run_dir, args.data, plots_dir)
     except DataError as error:
-        sys.exit(f"error: {error}")
+        parser.exit(2, f"error: {error}\n")
     text = json.dumps(results, indent=2) + "\n"
     print(text, end="")
     if args.out:

@@ -1,8 +1,7 @@
 import numpy as np
+from matplotlib.image import imread
 
 from multi_output.plots import confusion_counts, learning_curves
-
-PNG = b"\x89PNG"
 
 
 def test_learning_curves_draw_a_run_history(tmp_path):
@@ -12,8 +11,16 @@ def test_learning_curves_draw_a_run_history(tmp_path):
         "0,0.5,1.2,0.55,1.1\n"
         "1,0.7,0.8,0.68,0.9\n"
     )
-    path = learning_curves(history, tmp_path / "curves.png")
-    assert path.read_bytes().startswith(PNG)
+    pixels = imread(learning_curves(history, tmp_path / "curves.png"))
+    # Two metrics side by side, 4 x 3.2 inches each at 100 dpi.
+    assert pixels.shape[:2] == (320, 800)
+    # In the first panel the training (blue) and validation (orange) curves run
+    # from the first epoch to the last, across most of its width: more than the
+    # short samples of the legend.
+    red, blue = pixels[:, :400, 0], pixels[:, :400, 2]
+    for curve in (blue > red + 0.2, red > blue + 0.2):
+        columns = np.flatnonzero(curve.any(axis=0))
+        assert columns.max() - columns.min() > 200
 
 
 def test_confusion_counts_put_true_classes_in_rows():

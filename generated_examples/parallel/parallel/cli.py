@@ -11,6 +11,8 @@ ModelConfig fields `train` takes from the data. A config file has a section each
 
 A flag wins over the file, the file over the defaults in config.py. Each run writes
 the settings it ran with to `config.toml` in its directory; `--config` repeats it.
+That file's [project] section names the project that wrote it, for evaluate and
+predict to check; `--config` skips it.
 """
 
 import argparse
@@ -33,6 +35,11 @@ else:
     import tomli as tomllib
 
 SECTIONS = {"model": ModelConfig, "train": TrainConfig}
+# The project whose runs evaluate and predict take, as a run's config.toml names it.
+PROJECT = {
+    "package": "parallel",
+    "pattern": "parallel",
+}
 # What each type of field takes: numpy's numbers too (KerasTuner gives those).
 KINDS = {
     int: ("an integer", numbers.Integral),
@@ -111,6 +118,8 @@ def read_config_file(path: Path) -> dict[str, dict[str, typing.Any]]:
     document = read_toml(path)
     settings = {}
     for section, values in document.items():
+        if section == "project":
+            continue
         if section not in SECTIONS or not isinstance(values, dict):
             raise ConfigError(
                 f"{path}: {section!r} is no section; a config file has [model] "
@@ -183,7 +192,7 @@ def write_config(
     Unset fields (None) are left out, as TOML has no null, and so is the output
     directory: a run repeated from the file gets a directory of its own.
     """
-    document = {
+    document = {"project": PROJECT} | {
         section: {
             name: getattr(instance, name)
             for name in settable_fields(section)

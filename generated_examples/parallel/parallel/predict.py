@@ -7,7 +7,6 @@ a number in the training targets' units. The data needs no target columns.
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m parallel.predict",
         description="Predict with a trained model, one row per example of a file.",
+        allow_abbrev=False,
     )
     parser.add_argument("run_dir", help="a training run's --output-dir")
     parser.add_argument(
@@ -48,14 +48,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--out", required=True, help="where to write them: .csv, .parquet or .npz"
     )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an --out file that exists (never the --data file)",
+    )
     args = parser.parse_args(argv)
     if Path(args.out).suffix not in (".csv", ".parquet", ".npz"):
         parser.error(f"--out {args.out}: name a .csv, .parquet or .npz file")
+    if Path(args.out).resolve() == Path(args.data).resolve():
+        parser.exit(2, f"error: --out {args.out} is the --data file: name another\n")
+    if Path(args.out).exists() and not args.overwrite:
+        parser.exit(
+            2, f"error: --out {args.out} exists: name another, or add --overwrite\n"
+        )
     try:
         columns = predict(args.run_dir, args.data)
         write_file(columns, args.out)
     except DataError as error:
-        sys.exit(f"error: {error}")
+        parser.exit(2, f"error: {error}\n")
     rows = len(next(iter(columns.values())))
     print(f"Predictions for {rows} examples: {args.out}")
 

@@ -1,15 +1,16 @@
 import json
+import re
 
 import keras
 import numpy as np
 import pytest
 
-from parallel import load_model
 from parallel.config import ModelConfig, TrainConfig
 from parallel.data import (
     TARGETS,
     DataError,
     as_data,
+    as_targets,
     find_schema,
     load_splits,
     make_synthetic_data,
@@ -159,7 +160,7 @@ def test_the_saved_model_takes_raw_features(tmp_path):
     normalized = model.get_layer(NORMALIZE[FIRST])(changed)
     assert keras.ops.convert_to_numpy(normalized)[0, 0] == pytest.approx(1.0)
     model.save(tmp_path / "model.keras")
-    reloaded = load_model(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
     for reloaded_output, output in zip(
         keras_outputs(reloaded.predict(raw, verbose=0)),
         keras_outputs(model.predict(raw, verbose=0)),
@@ -173,22 +174,64 @@ def keras_outputs(outputs):
     return list(outputs.values()) if isinstance(outputs, dict) else [outputs]
 
 
-@pytest.mark.slow
-def test_train_evaluate_and_predict_from_a_table(tmp_path):
-    columns = table(400)
-    for name in CLASSIFIED:
-        # More classes than the built-in data's: the model takes the file's.
-        names = np.array([f"kind {index}" for index in range(TARGETS[name] + 2)])
-        columns[name] = names[columns[name] + np.arange(400) % 3]
-    path = write(columns, tmp_path / "data.parquet")
-    run = tmp_path / "run"
+# The class names of a user's table: more classes than the built-in data's (the
+# model takes the file's), in their sorted order.
+CLASS_NAMES = {
+    name: [f"kind {index}" for index in range(classes + 2)]
+    for name, classes in TARGETS.items()
+    if classes
+}
+
+
+def user_table(count, seed=1):
+    """Built-in examples as a user's table: class names."""
+    columns = table(count, seed)
+    for name, names in CLASS_NAMES.items():
+        columns[name] = np.array(names)[columns[name] + np.arange(count) % 3]
+    return columns
+
+
+def features(columns):
+    """The model's inputs, stacked here from the columns named for each."""
+    return {
+        name: np.stack([columns[column] for column in names], axis=1)
+        for name, names in COLUMNS.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A run trained a few steps on a user's table, whose validation and test files
+    lie 100 away from its features; the run's directory and the table."""
+    folder = tmp_path_factory.mktemp("trained")
+    columns = user_table(400)
+    held_out = {}
+    for part, seed in [("validation", 2), ("test", 3)]:
+        shifted = user_table(40, seed)
+        for names in COLUMNS.values():
+            for name in names:
+                shifted[name] = shifted[name] + 100.0
+        held_out[part] = str(write(shifted, folder / f"{part}.parquet"))
     config = TrainConfig(
-        data_path=str(path), epochs=1, steps_per_epoch=4, output_dir=str(run)
+        data_path=str(write(columns, folder / "data.parquet")),
+        validation_path=held_out["validation"],
+        test_path=held_out["test"],
+        epochs=1,
+        steps_per_epoch=4,
+        output_dir=str(folder / "run"),
     )
-    results = train(config)
+    train(config)
+    return folder / "run", columns
+
+
+@pytest.mark.slow
+def test_train_and_evaluate_from_a_table(trained_run, tmp_path):
+    run, columns = trained_run
     schema = json.loads((run / "schema.json").read_text())
     assert sum(schema["widths"].values()) == len(columns) - len(TARGETS)
-    assert set(evaluate(run, path, tmp_path / "plots")) == set(results)
+    metrics = json.loads((run / "metrics.json").read_text())
+    path = run.parent / "data.parquet"
+    assert set(evaluate(run, path, tmp_path / "plots")) == set(metrics)
     drawn = {
         name: f"{name}_confusion.png" if classes else f"{name}_predicted_vs_true.png"
         for name, classes in TARGETS.items()
@@ -196,18 +239,52 @@ def test_train_evaluate_and_predict_from_a_table(tmp_path):
     assert (run / "learning_curves.png").is_file()
     for plot in drawn.values():
         assert (run / plot).is_file() and (tmp_path / "plots" / plot).is_file()
+    for name in CLASSIFIED:
+        assert schema["classes"][name] == CLASS_NAMES[name]
+        outputs = keras.saving.load_model(run / "best.keras").outputs
+        assert {output.shape[-1] for output in outputs} == {len(CLASS_NAMES[name])}
+
+
+@pytest.mark.slow
+def test_predict_reads_columns_by_name_and_classes_by_index(trained_run, tmp_path):
+    run, columns = trained_run
+    # A file of the feature columns only, in the reverse order of the training file's.
+    names = [name for names in COLUMNS.values() for name in names][::-1]
+    path = write({name: columns[name] for name in names}, tmp_path / "new.parquet")
     predictions = predict(run, path)
+    model = keras.saving.load_model(run / "best.keras")
+    outputs = as_targets(model.predict(features(columns), verbose=0))
     for name in TARGETS:
-        assert len(predictions[name]) == 400
+        values = np.asarray(outputs[name])
         if name in CLASSIFIED:
-            assert set(predictions[name]) <= set(columns[name])
-            assert schema["classes"][name] == sorted(names.tolist())
-            outputs = load_model(run / "best.keras").outputs
-            assert {output.shape[-1] for output in outputs} == {len(names)}
+            # Output unit i is the class CLASS_NAMES[name][i]: sorted, as the schema.
+            classes = np.array(CLASS_NAMES[name])
+            expected = classes[values.argmax(axis=-1)]
+            np.testing.assert_array_equal(predictions[name], expected)
+            for index, label in enumerate(classes):
+                probabilities = predictions[f"{name}_probability_{label}"]
+                np.testing.assert_allclose(probabilities, values[:, index], atol=1e-6)
+        else:
+            np.testing.assert_allclose(predictions[name], values.reshape(-1), rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_normalization_learns_the_training_split_only(trained_run):
+    # The validation and test files lie 100 away: they must not move the statistics.
+    run, columns = trained_run
+    model = keras.saving.load_model(run / "best.keras")
+    for name, values in features(columns).items():
+        normalize = model.get_layer(NORMALIZE[name])
+        normalized = keras.ops.convert_to_numpy(normalize(values))
+        np.testing.assert_allclose(normalized.mean(axis=0), 0.0, atol=1e-3)
+        np.testing.assert_allclose(normalized.std(axis=0), 1.0, atol=1e-2)
+
+
+FEATURE = COLUMNS[FIRST][1]
 
 
 def nan_feature(columns):
-    columns[COLUMNS[FIRST][1]][3] = np.nan
+    columns[FEATURE][3] = np.nan
     return columns
 
 
@@ -216,31 +293,115 @@ def no_target(columns):
     return columns
 
 
+def text_cell(text):
+    """A column of numbers saved as text, one cell (row 3) of which is `text`."""
+
+    def break_it(columns):
+        columns[FEATURE] = columns[FEATURE].astype(str).astype(object)
+        columns[FEATURE][3] = text
+        return columns
+
+    return break_it
+
+
+def text_feature(values):
+    """A text feature column of `values`."""
+
+    def break_it(columns):
+        columns[column(FIRST, "note")] = np.array(values, dtype=object)
+        return columns
+
+    return break_it
+
+
+def empty_class(columns):
+    name = CLASSIFIED[0]
+    columns[name] = np.where(columns[name] % 2, "yes", "no").astype(object)
+    columns[name][2] = ""
+    return columns
+
+
 @pytest.mark.parametrize(
     ("break_it", "suffix", "message"),
     [
-        (nan_feature, ".csv", f"'{COLUMNS[FIRST][1]}' has NaN or infinite values in 1"),
+        (nan_feature, ".csv", f"'{FEATURE}' has NaN or infinite values in 1"),
         (no_target, ".parquet", f"has no column '{next(iter(TARGETS))}'"),
         (no_target, ".csv", f"has no column '{next(iter(TARGETS))}'"),
         (lambda columns: columns, ".npy", "numpy.savez"),
         (lambda columns: {}, ".csv", "cannot read it as .csv"),
+        (
+            text_cell("abc"),
+            ".csv",
+            rf"'{FEATURE}' holds numbers but also text, in 1 rows: "
+            r"'abc' \(first: row 3",
+        ),
+        (text_cell("40,5"), ".parquet", "'40,5' .*write numbers without commas"),
+        (
+            text_feature(["red", "", "blue"] * 32),
+            ".csv",
+            r"'.*note' is empty in 32 rows \(first: row 1",
+        ),
+        (
+            text_feature([f"note {row}" for row in range(96)]),
+            ".parquet",
+            "'.*note' holds 96 different texts in 96 rows",
+        ),
+        (empty_class, ".csv", rf"'{CLASSIFIED[0]}' is empty in 1 rows \(first: row 2"),
     ],
-    ids=["nan", "no-target-parquet", "no-target-csv", "npy", "empty"],
+    ids=[
+        "nan",
+        "no-target-parquet",
+        "no-target-csv",
+        "npy",
+        "empty",
+        "text-in-numbers",
+        "decimal-comma",
+        "empty-text",
+        "free-text",
+        "empty-class",
+    ],
 )
-def test_bad_data_is_one_line_and_writes_nothing(tmp_path, break_it, suffix, message):
+def test_bad_data_is_one_line_and_writes_nothing(
+    tmp_path, capsys, break_it, suffix, message
+):
     path = tmp_path / f"data{suffix}"
     if suffix == ".npy":
         np.save(path, np.zeros((4, 2)))
     else:
         write(break_it(table()), path)
+    stops_train(path, message, tmp_path / "run", capsys)
+
+
+def test_text_not_in_utf8_is_one_line(tmp_path, capsys):
+    columns = table()
+    columns[column(FIRST, "city")] = np.array(["Zürich", "Genève", "Köln"] * 32)
+    path = write(columns, tmp_path / "latin1.csv")
+    path.write_bytes(path.read_text(encoding="utf-8").encode("latin-1"))
+    message = r"'.*city' \(row 0: b'Z\\xfcrich'\) is not UTF-8 text; .* iconv"
+    stops_train(path, message, tmp_path / "run", capsys)
+
+
+def stops_train(path, message, run, capsys):
+    """`path` stops load_splits with `message`, and `train` with that one line
+    (exit status 2) before it writes anything to `run`."""
     with pytest.raises(DataError, match=message):
         load_splits(TrainConfig(data_path=str(path)))
-    run = tmp_path / "run"
     with pytest.raises(SystemExit) as exit_info:
         main(["--data", str(path), "--output-dir", str(run)])
-    assert str(exit_info.value).startswith("error: ")
-    assert "\n" not in str(exit_info.value)
+    assert exit_info.value.code == 2
+    assert re.fullmatch(f"error: .*{message}.*\\n", capsys.readouterr().err)
     assert not run.exists()
+
+
+def test_numbers_saved_as_text_are_numbers(tmp_path):
+    columns = table()
+    columns[FEATURE] = columns[FEATURE].astype(str).astype(object)
+    path = write(columns, tmp_path / "text.parquet")
+    schema = find_schema(path, {}, None, None)
+    assert schema.categories == {}
+    assert schema.widths == WIDTHS
+    inputs, _, _ = read_examples(path, schema)
+    np.testing.assert_allclose(inputs[FIRST][:, 1], table()[FEATURE], rtol=1e-6)
 
 
 def test_labels_the_model_cannot_take_are_explained(tmp_path):

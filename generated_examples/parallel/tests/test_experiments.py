@@ -1,12 +1,17 @@
 import csv
 import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import keras_tuner
 import pytest
 
-from parallel import runs, train, tune
-from parallel.cli import settable_fields, write_config
+from parallel import evaluate, predict, runs, train, tune
+from parallel.cli import PROJECT, settable_fields, write_config
 from parallel.config import ModelConfig, TrainConfig
+from parallel.data import DataError
 
 # A few steps per run: these tests check the plumbing, not the scores.
 QUICK = ["--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "16"]
@@ -61,6 +66,29 @@ def test_a_bad_config_file_is_a_one_line_error(tmp_path, capsys, text, message):
     assert error.count("\n") == 1
 
 
+def test_abbreviated_flags_are_refused(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.parse_args(["--learning-rat", "0.1"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --learning-rat" in capsys.readouterr().err
+
+
+def test_help_shows_no_tensorflow_start_up_logs():
+    # A new process, as a user starts one: TF_CPP_MIN_LOG_LEVEL unset.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TF_")}
+    result = subprocess.run(
+        [sys.executable, "-m", train.__name__, "--help"],
+        cwd=Path(__file__).parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.startswith("usage:")
+    for noise in ("absl", "oneDNN", "cpu_feature_guard"):
+        assert noise not in result.stderr
+
+
 def test_the_search_space_names_settable_fields_around_the_defaults():
     space = keras_tuner.HyperParameters()
     tune.search_space(space, ModelConfig(), TrainConfig())
@@ -75,6 +103,121 @@ def test_format_table_aligns_columns():
     rows = [{"run": "a", "loss": 0.5}, {"run": "long", "loss": 0.25}]
     table = runs.format_table(rows)
     assert table.splitlines() == ["run   loss", "a      0.5", "long  0.25"]
+
+
+class FakeTrain:
+    """`train` for a search without training: each trial's history is one epoch
+    whose validation loss is the next of `losses` (None: Ctrl-C in that trial).
+    Keeps the configs of each trial."""
+
+    def __init__(self, losses):
+        self.losses = iter(losses)
+        self.configs = []
+
+    def __call__(self, config, model_config):
+        # The settings a trial ran with, as best.toml would hold them.
+        settings = dataclasses.replace(config, output_dir=None)
+        self.configs.append((model_config, settings))
+        loss = next(self.losses)
+        if loss is None:
+            raise KeyboardInterrupt
+        history = Path(config.output_dir) / "history.csv"
+        history.write_text(f"epoch,loss,val_loss\n0,{loss},{loss}\n")
+        return {"loss": loss}
+
+
+def test_best_toml_holds_the_best_trial_not_the_first_or_last(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    fake = FakeTrain([0.5, 0.1, 0.9])
+    monkeypatch.setattr(tune, "train", fake)
+    tune.main(["--max-trials", "3"])
+    with open("tuning/search/trials.csv", newline="") as file:
+        assert [row["trial"] for row in csv.DictReader(file)] == ["1", "0", "2"]
+    best = train.parse_args(["--config", "tuning/search/best.toml"])
+    assert best == fake.configs[1]
+    assert best not in (fake.configs[0], fake.configs[2])
+
+
+def test_ctrl_c_in_a_search_keeps_its_trials_and_it_resumes(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    fake = FakeTrain([0.5, None, 0.3])
+    monkeypatch.setattr(tune, "train", fake)
+    with pytest.raises(SystemExit) as exit_info:
+        tune.main(["--max-trials", "2"])
+    assert exit_info.value.code == 130
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("Interrupted: tuning/search keeps the trials that finished")
+    # Run again, the search runs the interrupted trial over, and ends.
+    tune.main(["--max-trials", "2"])
+    assert fake.configs[2] == fake.configs[1]
+    with open("tuning/search/trials.csv", newline="") as file:
+        assert [row["status"] for row in csv.DictReader(file)] == ["completed"] * 2
+
+
+def test_predict_writes_over_no_file_unasked_and_never_its_data(tmp_path, capsys):
+    data, out = tmp_path / "data.csv", tmp_path / "out.csv"
+    data.write_text("x\n1\n")
+    out.write_text("kept\n")
+    run = str(tmp_path / "run")
+    for flags, message in [
+        (["--out", str(out)], f"--out {out} exists: name another, or add --overwrite"),
+        (["--out", str(data), "--overwrite"], "is the --data file"),
+        (["--out", str(tmp_path / "." / "data.csv")], "is the --data file"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            predict.main([run, "--data", str(data), *flags])
+        assert exit_info.value.code == 2
+        error = capsys.readouterr().err
+        assert message in error and error.count("\n") == 1
+    assert data.read_text() == "x\n1\n" and out.read_text() == "kept\n"
+    # With --overwrite, predict goes on: to the run, which is missing here.
+    with pytest.raises(SystemExit, match="holds no trained model"):
+        predict.main([run, "--data", str(data), "--out", str(out), "--overwrite"])
+
+
+def fake_run(run_dir, config_toml):
+    """A run directory: empty model files, a schema.json, none of them read."""
+    run_dir.mkdir()
+    for model in ("best.keras", "serving.keras"):
+        (run_dir / model).touch()
+    (run_dir / "schema.json").write_text("{}\n")
+    if config_toml is not None:
+        (run_dir / "config.toml").write_text(config_toml)
+    return run_dir
+
+
+@pytest.mark.parametrize(
+    "config_toml, message",
+    [
+        (
+            '[project]\npackage = "another"\npattern = "some-pattern"\n',
+            f"is a run of the some-pattern project another, not of this "
+            f"{PROJECT['pattern']} project {PROJECT['package']}: evaluate and predict "
+            "it with python -m another.evaluate",
+        ),
+        ("[model]\n", "no config.toml names its project"),
+        (None, "no config.toml names its project"),
+    ],
+    ids=["another-project", "no-project", "no-config"],
+)
+def test_a_run_of_another_project_is_one_line(tmp_path, capsys, config_toml, message):
+    run = fake_run(tmp_path / "run", config_toml)
+    with pytest.raises(DataError, match=message):
+        evaluate.evaluate(run, tmp_path / "data.csv")
+    with pytest.raises(SystemExit) as exit_info:
+        predict.main([str(run), "--data", "data.csv", "--out", str(tmp_path / "p.csv")])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+
+
+def test_a_run_of_this_project_is_one(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    write_config(run / "config.toml", ModelConfig(), TrainConfig(), "a test")
+    evaluate.check_project(run)
 
 
 @pytest.mark.slow

@@ -14,8 +14,10 @@ pairs: a table (CSV or Parquet) with one row per item, or a `.npz` file.
 
 The items are split before any pair is drawn, so that no item is on two sides: by
 item (the default), or by class (--split-by class: the validation and test classes
-are never seen in training). Training pairs are drawn afresh every epoch, half of
-the same class and half not; validation and test pairs are drawn once.
+are never seen in training). By class, validation and test take a tenth of the
+classes each, two at least (their pairs need two), and training keeps the rest,
+two at least: six classes or more. Training pairs are drawn afresh every epoch,
+half of the same class and half not; validation and test pairs are drawn once.
 
 Pairs you made yourself are a `.npz` file with `left` and `right` (float, shape
 (n, 32)) and `label` (0 or 1) arrays. Split at random by pair, an item in
@@ -75,12 +77,32 @@ def read_arrays(path: Path, modified: int, size: int) -> dict[str, np.ndarray]:
             table = pyarrow.csv.read_csv(path)
         else:
             table = pyarrow.parquet.read_table(path)
+        columns = {name: table[name] for name in table.column_names}
+    except UnicodeDecodeError:  # pyarrow's, for a column name
+        raise not_utf8(path, "its header") from None
     except (OSError, ValueError) as error:  # pyarrow's parse errors are ValueErrors
         reason = str(error).strip().splitlines()[0]
         if "allow_pickle" in reason:  # numpy will not unpickle object arrays
             reason = "it holds object arrays; save text as str arrays instead"
         raise DataError(f"{path}: cannot read it as {suffix}: {reason}") from None
-    return {name: table[name].to_numpy() for name in table.column_names}
+    for name, column in columns.items():
+        if pyarrow.types.is_binary(column.type):  # how pyarrow reads non-UTF-8 text
+            cells = column.to_pylist()
+            text = [(cell or b"").decode("utf-8", errors="replace") for cell in cells]
+            row = next((row for row, cell in enumerate(text) if "\ufffd" in cell), 0)
+            raise not_utf8(path, f"'{name}' (row {row}: {cells[row]!r})")
+    return {name: column.to_numpy() for name, column in columns.items()}
+
+
+def not_utf8(path: Path, where: str) -> DataError:
+    """The error for text in another encoding than UTF-8 (Latin-1, Windows-1252)."""
+    if path.suffix.lower() != ".csv":
+        return DataError(f"{path}: {where} holds bytes; save text as str (UTF-8)")
+    return DataError(
+        f"{path}: {where} is not UTF-8 text; save the file as UTF-8, e.g. iconv -f "
+        f"latin1 -t utf-8 {path.name} > utf8.csv, or pandas' to_csv(..., "
+        "encoding='utf-8')"
+    )
 
 
 def forget_files() -> None:
@@ -95,12 +117,50 @@ def listing(values) -> str:
     return shown + (f" and {len(values) - 5} more" if len(values) > 5 else "")
 
 
+def parse_numbers(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Text cells as float64 numbers (NaN if empty), and which are not numbers."""
+    cells = array.reshape(-1).tolist()
+    values = np.full(len(cells), np.nan)
+    text = np.zeros(len(cells), bool)
+    for index, cell in enumerate(cells):
+        if cell is not None and str(cell).strip():
+            try:
+                values[index] = float(cell)
+            except ValueError:
+                text[index] = True
+    return values.reshape(array.shape), text.reshape(array.shape)
+
+
+def is_numeric(array: np.ndarray) -> bool:
+    """Whether a column holds numbers: as such, or as text whose non-empty cells
+    are more often numbers than not (the others are errors, see numbers)."""
+    if array.dtype.kind not in "OUS":
+        return True
+    values, text = parse_numbers(array)
+    return np.count_nonzero(~np.isnan(values)) > np.count_nonzero(text)
+
+
 def numbers(path, name: str, array: np.ndarray) -> np.ndarray:
-    """`array` as float32, if it holds only finite numbers."""
+    """`array` as float32, if it holds only finite numbers (or text of them)."""
+    if array.dtype.kind in "OUS" and is_numeric(array):  # numbers saved as text
+        values, text = parse_numbers(array)
+        if text.any():
+            cells = dict.fromkeys(array.reshape(-1)[text.reshape(-1)].tolist())
+            rows = np.flatnonzero(text.reshape(len(text), -1).any(axis=1))
+            fix = "fix those cells or drop their rows"
+            if any("," in str(cell) for cell in cells):
+                fix = "write numbers without commas (40.5, not 40,5; 1000, not 1,000)"
+            raise DataError(
+                f"{path}: '{name}' holds numbers but also text, in {len(rows)} rows: "
+                f"{listing(cells)} (first: row {rows[0]}, counting from 0 after any "
+                f"header); {fix}"
+            )
+        array = values
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        kind = "text" if array.dtype.kind in "OUS" else f"{array.dtype} values"
         raise DataError(
-            f"{path}: '{name}' holds {array.dtype} values, not numbers; encode it as "
-            "numbers (categories: one 0/1 column each) or leave it out with --features"
+            f"{path}: '{name}' holds {kind}, not numbers; encode it as numbers "
+            "(categories: one 0/1 column each) or leave it out with --features"
         )
     values = array.astype("float32")
     bad = ~np.isfinite(values).reshape(len(values), -1).all(axis=1)
@@ -116,18 +176,23 @@ def numbers(path, name: str, array: np.ndarray) -> np.ndarray:
 
 def labels(path, name: str, array: np.ndarray) -> np.ndarray:
     """`array` as one label per example: integers (whole floats too), booleans or
-    class names."""
+    class names; none of them empty (None, NaN, blank text)."""
     if array.size != len(array):
         raise DataError(
             f"{path}: '{name}' has shape {array.shape}; "
             "labels are one value per example, shape (n,)"
         )
     values = array.reshape(-1)
-    if values.dtype == object and np.equal(values, None).any():
-        rows = np.flatnonzero(np.equal(values, None))
+    if values.dtype.kind in "OU":
+        empty = [cell is None or not str(cell).strip() for cell in values.tolist()]
+    else:
+        empty = np.isnan(values) if values.dtype.kind == "f" else []
+    rows = np.flatnonzero(empty)
+    if len(rows):
         raise DataError(
-            f"{path}: '{name}' is empty in {len(rows)} rows (first: row {rows[0]}); "
-            "drop or fill them first"
+            f"{path}: '{name}' is empty in {len(rows)} rows (first: row {rows[0]}, "
+            "counting from 0 after any header); drop or fill them first, e.g. with "
+            "pandas' dropna() or fillna()"
         )
     if values.dtype.kind == "f" and np.all(np.isfinite(values) & (values % 1 == 0)):
         values = values.astype("int64")  # such as 0.0 and 1.0 saved as floats
@@ -400,6 +465,26 @@ def split_pairs(
     return tuple(select(pairs, (side == part).all(axis=1)) for part in (2, 1, 0))
 
 
+def split_classes(
+    items: Data, validation: float, test: float, seed: int
+) -> tuple[Data, Data, Data]:
+    """Items split by class, all items of a class on one side, two classes at
+    least on each side (a part's pairs need two)."""
+    names, classes = np.unique(items[1], return_inverse=True)
+    count = len(names)
+    sizes = [
+        max(math.ceil(count * part), 2) if part else 0 for part in (test, validation)
+    ]
+    if count < sum(sizes) + 2:
+        raise DataError(
+            f"--split-by class needs {sum(sizes) + 2} classes, two or more for each "
+            f"part of the split; the data has {count}: add classes, or split by item"
+        )
+    rank = np.random.default_rng(seed).permutation(count)[classes.reshape(-1)]
+    side = np.digitize(rank, np.cumsum(sizes))  # 0: test, 1: validation, 2: training
+    return tuple(select(items, side == part) for part in (2, 1, 0))
+
+
 def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
     """Training items (or pairs), validation and test pairs, and the data's schema.
 
@@ -436,10 +521,9 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
         else:
             items = read_items(config.data_path, schema)
     if not schema.pairs:
-        # By class: all items of a class on one side.
-        groups = items[1] if config.split_by == "class" else None
-        train_split, validation_items, test_items = split(
-            items, validation, test, config.seed, groups
+        divide = split_classes if config.split_by == "class" else split
+        train_split, validation_items, test_items = divide(
+            items, validation, test, config.seed
         )
         for name, part, fraction in (
             ("validation", validation_items, validation),
@@ -447,9 +531,8 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
         ):
             if fraction and len(np.unique(part[1])) < 2:
                 raise DataError(
-                    f"the {name} split holds {len(np.unique(part[1]))} classes; its "
-                    "pairs need two or more: bring more items or classes, or pass "
-                    f"--{name}-data"
+                    f"the {name} split holds one class only; its pairs need two or "
+                    f"more: bring more items or classes, or pass --{name}-data"
                 )
         validation_split = draw_pairs(validation_items, seed=config.seed)
         test_split = draw_pairs(test_items, seed=config.seed + 1)

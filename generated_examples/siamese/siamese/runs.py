@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m siamese.runs",
         description="Compare runs: a table of their settings and metrics, and a "
         "plot of their validation curves.",
+        allow_abbrev=False,
     )
     parser.add_argument(
         "paths",

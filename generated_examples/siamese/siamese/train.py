@@ -4,10 +4,13 @@ python -m siamese.train --help
 """
 
 import argparse
+import contextlib
 import dataclasses
 import importlib.util
 import json
 import math
+import shutil
+import sys
 from pathlib import Path
 
 import keras
@@ -95,6 +98,19 @@ def with_run_dir(config: TrainConfig) -> TrainConfig:
     return dataclasses.replace(config, output_dir=new_run_dir())
 
 
+@contextlib.contextmanager
+def removed_on_failure(output_dir: Path):
+    """Remove `output_dir` if the run fails before it keeps a model (`best.keras`),
+    unless the directory was there before the run."""
+    new = not output_dir.exists()
+    try:
+        yield
+    except BaseException:
+        if new and not (output_dir / "best.keras").exists():
+            shutil.rmtree(output_dir, ignore_errors=True)
+        raise
+
+
 def train(
     config: TrainConfig, model_config: ModelConfig | None = None
 ) -> dict[str, float]:
@@ -174,6 +190,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[ModelConfig, TrainConfig]
         prog="python -m siamese.train",
         description="Train the siamese model and evaluate it on held-out data.",
         epilog="Every flag is also a key of a --config file (see cli.py).",
+        allow_abbrev=False,
     )
     add_config_flags(parser)
     try:
@@ -186,13 +203,27 @@ def main(argv: list[str] | None = None) -> None:
     model_config, config = parse_args(argv)
     try:
         config = with_run_dir(config)
-        results = train(config, model_config)
+        output_dir = Path(config.output_dir)
+        with removed_on_failure(output_dir):
+            results = train(config, model_config)
     except DataError as error:
-        raise SystemExit(f"error: {error}") from None
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        best = output_dir / "best.keras"
+        kept = (
+            f"kept {best}, the best model so far, for evaluate and predict"
+            if best.exists()
+            else "no epoch had ended: nothing kept"
+        )
+        print(
+            f"Interrupted: {kept}; a run does not resume: train again to start over",
+            file=sys.stderr,
+        )
+        raise SystemExit(130) from None
     print(
         "Test: " + ", ".join(f"{name} {value:.4f}" for name, value in results.items())
     )
-    output_dir = Path(config.output_dir)
     print(f"Best model: {output_dir / 'best.keras'}")
     print(f"Settings: {output_dir / 'config.toml'} (--config repeats the run)")
     tensorboard = (

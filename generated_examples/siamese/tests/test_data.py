@@ -4,7 +4,6 @@ import keras
 import numpy as np
 import pytest
 
-from siamese import load_model
 from siamese.config import TrainConfig
 from siamese.data import (
     DataError,
@@ -14,6 +13,7 @@ from siamese.data import (
     load_splits,
     make_synthetic_items,
     read_items,
+    read_pairs,
     split,
     write_file,
 )
@@ -100,6 +100,37 @@ def test_no_item_and_by_class_no_class_is_on_two_sides(tmp_path, by):
             assert not held_out_people & {person[row] for row in trained}
 
 
+@pytest.mark.parametrize("classes", [6, 10])
+def test_by_class_validation_and_test_hold_two_classes_or_more(tmp_path, classes):
+    path = write(item_table(classes=classes), tmp_path / f"items{SUFFIX}")
+    config = TrainConfig(data_path=str(path), columns="label=person", split_by="class")
+    train_items, validation_pairs, test_pairs, _ = load_splits(config)
+    # Two classes each for validation and test, the rest for training.
+    assert len(np.unique(train_items[1])) == classes - 4
+    for _, same in (validation_pairs, test_pairs):
+        assert 0 < same.mean() < 1  # same and different pairs
+
+
+def test_by_class_too_few_classes_is_one_line(tmp_path):
+    path = write(item_table(classes=5), tmp_path / f"items{SUFFIX}")
+    config = TrainConfig(data_path=str(path), columns="label=person", split_by="class")
+    with pytest.raises(DataError, match="needs 6 classes.*the data has 5") as error:
+        load_splits(config)
+    assert "\n" not in str(error.value)
+
+
+def test_pair_files_keep_their_labels_1_meaning_same(tmp_path):
+    rng = np.random.default_rng(0)
+    left = rng.normal(size=(6, 4)).astype("float32")
+    label = np.array([1, 0, 0, 1, 1, 0])
+    # Same pairs are an item and itself; different ones an item and another.
+    right = np.where(label[:, None] == 1, left, rng.normal(size=(6, 4)))
+    path = write({"left": left, "right": right, "label": label}, tmp_path / "p.npz")
+    (inputs, same), _ = read_pairs(path, Schema(["left", "right"], "label", [4]))
+    np.testing.assert_array_equal(same, label)
+    np.testing.assert_array_equal((inputs["left"] == inputs["right"]).all(1), same == 1)
+
+
 def test_pair_files_split_by_item_ids(tmp_path):
     rng = np.random.default_rng(0)
     ids = rng.integers(0, 50, size=(400, 2))
@@ -144,7 +175,7 @@ def test_the_saved_model_takes_raw_items(config, tmp_path):
     model = adapt(build_model(config), raw)
     pairs, _ = draw_pairs(raw, pairs_per_item=1)
     model.save(tmp_path / "model.keras")
-    reloaded = load_model(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
     np.testing.assert_allclose(
         reloaded.predict(pairs, verbose=0),
         model.predict(pairs, verbose=0),
@@ -160,18 +191,21 @@ def test_the_saved_model_takes_raw_items(config, tmp_path):
 def test_train_evaluate_and_predict_from_a_file(config, tmp_path):
     path = write(item_table(), tmp_path / f"items{SUFFIX}")
     run = tmp_path / "run"
-    results = train(
-        TrainConfig(
-            data_path=str(path),
-            columns="label=person",
-            epochs=1,
-            steps_per_epoch=4,
-            output_dir=str(run),
-        )
+    settings = TrainConfig(
+        data_path=str(path),
+        columns="label=person",
+        epochs=1,
+        steps_per_epoch=4,
+        output_dir=str(run),
     )
+    results = train(settings)
     schema = Schema.load(run / "schema.json")
     assert schema.features == FEATURES
-    assert schema.threshold is not None
+    # "Same" is what calls the run's validation pairs best, not its test pairs.
+    validation_pairs = load_splits(settings)[1]
+    model = keras.saving.load_model(run / "best.keras")
+    threshold = choose_threshold(model, validation_pairs)
+    assert schema.threshold == pytest.approx(threshold, abs=1e-5)
     assert set(evaluate(run, path, tmp_path / "plots")) == set(results)
     assert (run / "learning_curves.png").is_file() and (run / "pairs.png").is_file()
     assert (tmp_path / "plots" / "pairs.png").is_file()
@@ -205,7 +239,7 @@ def one_class(columns):
     ],
     ids=["single-item-class", "infinite", "one-class"],
 )
-def test_bad_items_are_one_line_and_write_nothing(tmp_path, break_it, message):
+def test_bad_items_are_one_line_and_write_nothing(tmp_path, capsys, break_it, message):
     path = write(break_it(item_table()), tmp_path / f"items{SUFFIX}")
     with pytest.raises(DataError, match=message):
         load_splits(TrainConfig(data_path=str(path), columns="label=person"))
@@ -214,7 +248,8 @@ def test_bad_items_are_one_line_and_write_nothing(tmp_path, break_it, message):
         main(
             ["--data", str(path), "--columns", "label=person", "--output-dir", str(run)]
         )
-    assert str(exit_info.value).startswith("error: ")
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith("error: ")
     assert not run.exists()
 
 

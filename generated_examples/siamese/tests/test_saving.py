@@ -1,4 +1,7 @@
 import inspect
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -67,3 +70,14 @@ def test_custom_objects_keep_their_settings_through_serialization(name):
     assert type(reloaded) is cls
     for setting, value in settings.items():
         assert getattr(reloaded, setting) == value, f"{name} lost {setting}"
+
+
+def test_keras_loads_the_saved_model_once_the_package_is_imported(config, tmp_path):
+    model = compile_model(build_model(config))
+    path = tmp_path / "model.keras"
+    model.save(path)
+    # A new process: there, only importing the package registers its custom objects.
+    code = f"import keras, {PACKAGE}; keras.saving.load_model({str(path)!r})"
+    subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).parents[1], check=True
+    )
