@@ -257,9 +257,11 @@ class Schema:
             ) from None
 
 
-# A text feature column with more different values than this, and than half its
-# rows, is refused: an id or free text, not categories (each would be a feature).
+# A text feature column is categories, one 0/1 feature each, unless it has more
+# different values than MAX_CATEGORIES and than half its rows (an id, free text),
+# or more than MAX_ONE_HOT: then it is refused.
 MAX_CATEGORIES = 20
+MAX_ONE_HOT = 1000
 
 
 def class_names(path, name: str, array: np.ndarray) -> list:
@@ -277,7 +279,7 @@ def class_names(path, name: str, array: np.ndarray) -> list:
 def category_names(path, name: str, array: np.ndarray) -> list:
     """The categories of a text feature column, by index: its sorted values."""
     names = sorted(set(labels(path, name, array).tolist()))
-    if len(names) > max(MAX_CATEGORIES, len(array) // 2):
+    if len(names) > min(max(MAX_CATEGORIES, len(array) // 2), MAX_ONE_HOT):
         raise DataError(
             f"{path}: '{name}' holds {len(names)} different texts in {len(array)} "
             "rows, too many to one-hot encode (an id, free text?); leave it out: "

@@ -173,8 +173,10 @@ def test_predict_writes_over_no_file_unasked_and_never_its_data(tmp_path, capsys
         assert message in error and error.count("\n") == 1
     assert data.read_text() == "x\n1\n" and out.read_text() == "kept\n"
     # With --overwrite, predict goes on: to the run, which is missing here.
-    with pytest.raises(SystemExit, match="holds no trained model"):
+    with pytest.raises(SystemExit) as exit_info:
         predict.main([run, "--data", str(data), "--out", str(out), "--overwrite"])
+    assert exit_info.value.code == 2
+    assert "holds no trained model" in capsys.readouterr().err
 
 
 def fake_run(run_dir, config_toml):

@@ -5,7 +5,6 @@ import keras
 import pytest
 
 from siamese.config import TrainConfig
-from siamese.data import Schema
 from siamese.train import main, train
 
 QUICK = ["--epochs", "2", "--steps-per-epoch", "1", "--steps-per-execution", "1"]
@@ -32,10 +31,10 @@ def test_a_failed_start_leaves_no_run_directory(tmp_path, monkeypatch):
     with pytest.raises(SystemExit):
         main(["--data", "missing.npz"])
 
-    def unwritable(schema, path):
+    def unwritable(*args):
         raise TypeError("Object of type bytes is not JSON serializable")
 
-    monkeypatch.setattr(Schema, "save", unwritable)
+    monkeypatch.setattr(f"{train.__module__}.write_config", unwritable)
     with pytest.raises(TypeError):
         main(QUICK)
     assert list(Path("runs").glob("*")) == []
