@@ -15,10 +15,18 @@ def next_steps(plan: Any, path: Path) -> None:
     from kgen.smoke import backend_extra
 
     package = plan.answers["package_name"]
+    commands = [
+        ("train", "# train on built-in data"),
+        ("tune", "# search hyperparameters (KerasTuner)"),
+    ]
     steps = [
         (f'pip install -e ".[{backend_extra()},dev]"', "# other backends: README.md"),
-        (f"python -m {package}.train", "# train on built-in data"),
-        (f"python -m {package}.tune", "# search hyperparameters (KerasTuner)"),
+        *(
+            (f"python -m {package}.{module}", comment)
+            for module, comment in commands
+            # An older release of the template may lack one (tune came in 0.9).
+            if (path / package / f"{module}.py").is_file()
+        ),
         ("pytest", "# run the project's tests"),
     ]
     if path != Path.cwd().resolve():

@@ -276,6 +276,21 @@ def test_next_steps_quote_the_destination(tmp_path: Path) -> None:
     assert f"cd '{dest}'" in result.output
 
 
+def test_next_steps_name_only_the_commands_the_project_has(tmp_path: Path) -> None:
+    """A project of the current release has `tune`; one of release v0.5.0 has not."""
+    result = cli(["new", "siamese", str(tmp_path / "new"), "-y", "--no-smoke"])
+    assert result.exit_code == 0, result.output
+    assert "python -m new.train" in result.output
+    assert "python -m new.tune" in result.output
+    bundle = ROOT / "templates" / "keras.bundle"
+    args = ["--template", f"{bundle}@v0.5.0", "-y", "--no-smoke"]
+    result = cli(["new", "siamese", str(tmp_path / "old"), *args])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "old" / "old" / "tune.py").exists()
+    assert "python -m old.train" in result.output
+    assert ".tune" not in result.output
+
+
 def test_ctrl_c_during_the_smoke_run_says_where_the_project_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
