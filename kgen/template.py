@@ -115,10 +115,8 @@ def older_release() -> str:
 
 def is_bundle(path: Path) -> bool:
     """Whether `path` names kgen's template bundle (the store's or the packaged one)."""
-    bundles = {Path(BUNDLE_SOURCE).expanduser().absolute(), packaged_bundle()}
-    return path.expanduser().absolute() in bundles or (
-        path.is_file() and path.resolve() in {b.resolve() for b in bundles}
-    )
+    bundles = {Path(BUNDLE_SOURCE).expanduser(), packaged_bundle()}
+    return path.expanduser().resolve() in {bundle.resolve() for bundle in bundles}
 
 
 @contextlib.contextmanager

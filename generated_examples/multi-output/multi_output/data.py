@@ -126,31 +126,39 @@ def parse_numbers(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values.reshape(array.shape), text.reshape(array.shape)
 
 
-def is_numeric(array: np.ndarray) -> bool:
-    """Whether a column holds numbers: as such, or as text whose non-empty cells
-    are more often numbers than not (the others are errors, see numbers)."""
-    if array.dtype.kind not in "OUS":
-        return True
-    values, text = parse_numbers(array)
+def mostly_numbers(values: np.ndarray, text: np.ndarray) -> bool:
+    """Whether parsed text cells (see parse_numbers) are more often numbers than
+    not: the column is numbers, the others are errors (see numbers)."""
     return np.count_nonzero(~np.isnan(values)) > np.count_nonzero(text)
+
+
+def is_numeric(array: np.ndarray) -> bool:
+    """Whether a column holds numbers: as such, or as text of mostly numbers."""
+    return array.dtype.kind not in "OUS" or mostly_numbers(*parse_numbers(array))
+
+
+def text_among_numbers(path, name: str, array: np.ndarray, text) -> DataError:
+    """The error for the `text` cells of a column of numbers."""
+    cells = dict.fromkeys(array.reshape(-1)[text.reshape(-1)].tolist())
+    rows = np.flatnonzero(text.reshape(len(text), -1).any(axis=1))
+    fix = "fix those cells or drop their rows"
+    if any("," in str(cell) for cell in cells):
+        fix = "write numbers without commas (40.5, not 40,5; 1000, not 1,000)"
+    return DataError(
+        f"{path}: '{name}' holds numbers but also text, in {len(rows)} rows: "
+        f"{listing(cells)} (first: row {rows[0]}, counting from 0 after any "
+        f"header); {fix}"
+    )
 
 
 def numbers(path, name: str, array: np.ndarray) -> np.ndarray:
     """`array` as float32, if it holds only finite numbers (or text of them)."""
-    if array.dtype.kind in "OUS" and is_numeric(array):  # numbers saved as text
+    if array.dtype.kind in "OUS":
         values, text = parse_numbers(array)
-        if text.any():
-            cells = dict.fromkeys(array.reshape(-1)[text.reshape(-1)].tolist())
-            rows = np.flatnonzero(text.reshape(len(text), -1).any(axis=1))
-            fix = "fix those cells or drop their rows"
-            if any("," in str(cell) for cell in cells):
-                fix = "write numbers without commas (40.5, not 40,5; 1000, not 1,000)"
-            raise DataError(
-                f"{path}: '{name}' holds numbers but also text, in {len(rows)} rows: "
-                f"{listing(cells)} (first: row {rows[0]}, counting from 0 after any "
-                f"header); {fix}"
-            )
-        array = values
+        if mostly_numbers(values, text):  # numbers saved as text
+            if text.any():
+                raise text_among_numbers(path, name, array, text)
+            array = values
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         kind = "text" if array.dtype.kind in "OUS" else f"{array.dtype} values"
         raise DataError(
@@ -446,12 +454,13 @@ def select(data, rows):
 
 
 def split(
-    data: Data, validation=0.1, test=0.1, seed=0, groups=None
+    data: Data, validation=0.1, test=0.1, seed=0, groups=None, at_least=0
 ) -> tuple[Data, Data, Data]:
     """Shuffle examples into train, validation and test parts.
 
     With `groups` (one key per example, such as a patient id), the groups are
-    shuffled instead: all examples of a group land in the same part.
+    shuffled instead: all examples of a group land in the same part. A validation
+    or test part, where asked for, takes `at_least` examples (or groups).
     """
     if groups is None:
         keys = np.arange(num_examples(data))
@@ -459,7 +468,10 @@ def split(
         keys = np.unique(groups, return_inverse=True)[1].reshape(-1)
     count = int(keys.max()) + 1 if len(keys) else 0
     rank = np.random.default_rng(seed).permutation(count)[keys]
-    num_test, num_validation = math.ceil(count * test), math.ceil(count * validation)
+    num_test, num_validation = (
+        max(math.ceil(count * part), at_least) if part else 0
+        for part in (test, validation)
+    )
     return (
         select(data, rank >= num_test + num_validation),
         select(data, (rank >= num_test) & (rank < num_test + num_validation)),

@@ -131,31 +131,39 @@ def parse_numbers(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values.reshape(array.shape), text.reshape(array.shape)
 
 
-def is_numeric(array: np.ndarray) -> bool:
-    """Whether a column holds numbers: as such, or as text whose non-empty cells
-    are more often numbers than not (the others are errors, see numbers)."""
-    if array.dtype.kind not in "OUS":
-        return True
-    values, text = parse_numbers(array)
+def mostly_numbers(values: np.ndarray, text: np.ndarray) -> bool:
+    """Whether parsed text cells (see parse_numbers) are more often numbers than
+    not: the column is numbers, the others are errors (see numbers)."""
     return np.count_nonzero(~np.isnan(values)) > np.count_nonzero(text)
+
+
+def is_numeric(array: np.ndarray) -> bool:
+    """Whether a column holds numbers: as such, or as text of mostly numbers."""
+    return array.dtype.kind not in "OUS" or mostly_numbers(*parse_numbers(array))
+
+
+def text_among_numbers(path, name: str, array: np.ndarray, text) -> DataError:
+    """The error for the `text` cells of a column of numbers."""
+    cells = dict.fromkeys(array.reshape(-1)[text.reshape(-1)].tolist())
+    rows = np.flatnonzero(text.reshape(len(text), -1).any(axis=1))
+    fix = "fix those cells or drop their rows"
+    if any("," in str(cell) for cell in cells):
+        fix = "write numbers without commas (40.5, not 40,5; 1000, not 1,000)"
+    return DataError(
+        f"{path}: '{name}' holds numbers but also text, in {len(rows)} rows: "
+        f"{listing(cells)} (first: row {rows[0]}, counting from 0 after any "
+        f"header); {fix}"
+    )
 
 
 def numbers(path, name: str, array: np.ndarray) -> np.ndarray:
     """`array` as float32, if it holds only finite numbers (or text of them)."""
-    if array.dtype.kind in "OUS" and is_numeric(array):  # numbers saved as text
+    if array.dtype.kind in "OUS":
         values, text = parse_numbers(array)
-        if text.any():
-            cells = dict.fromkeys(array.reshape(-1)[text.reshape(-1)].tolist())
-            rows = np.flatnonzero(text.reshape(len(text), -1).any(axis=1))
-            fix = "fix those cells or drop their rows"
-            if any("," in str(cell) for cell in cells):
-                fix = "write numbers without commas (40.5, not 40,5; 1000, not 1,000)"
-            raise DataError(
-                f"{path}: '{name}' holds numbers but also text, in {len(rows)} rows: "
-                f"{listing(cells)} (first: row {rows[0]}, counting from 0 after any "
-                f"header); {fix}"
-            )
-        array = values
+        if mostly_numbers(values, text):  # numbers saved as text
+            if text.any():
+                raise text_among_numbers(path, name, array, text)
+            array = values
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         kind = "text" if array.dtype.kind in "OUS" else f"{array.dtype} values"
         raise DataError(
@@ -243,12 +251,13 @@ def select(data, rows):
 
 
 def split(
-    data: Data, validation=0.1, test=0.1, seed=0, groups=None
+    data: Data, validation=0.1, test=0.1, seed=0, groups=None, at_least=0
 ) -> tuple[Data, Data, Data]:
     """Shuffle examples into train, validation and test parts.
 
     With `groups` (one key per example, such as a patient id), the groups are
-    shuffled instead: all examples of a group land in the same part.
+    shuffled instead: all examples of a group land in the same part. A validation
+    or test part, where asked for, takes `at_least` examples (or groups).
     """
     if groups is None:
         keys = np.arange(num_examples(data))
@@ -256,7 +265,10 @@ def split(
         keys = np.unique(groups, return_inverse=True)[1].reshape(-1)
     count = int(keys.max()) + 1 if len(keys) else 0
     rank = np.random.default_rng(seed).permutation(count)[keys]
-    num_test, num_validation = math.ceil(count * test), math.ceil(count * validation)
+    num_test, num_validation = (
+        max(math.ceil(count * part), at_least) if part else 0
+        for part in (test, validation)
+    )
     return (
         select(data, rank >= num_test + num_validation),
         select(data, (rank >= num_test) & (rank < num_test + num_validation)),
@@ -465,26 +477,6 @@ def split_pairs(
     return tuple(select(pairs, (side == part).all(axis=1)) for part in (2, 1, 0))
 
 
-def split_classes(
-    items: Data, validation: float, test: float, seed: int
-) -> tuple[Data, Data, Data]:
-    """Items split by class, all items of a class on one side, two classes at
-    least on each side (a part's pairs need two)."""
-    names, classes = np.unique(items[1], return_inverse=True)
-    count = len(names)
-    sizes = [
-        max(math.ceil(count * part), 2) if part else 0 for part in (test, validation)
-    ]
-    if count < sum(sizes) + 2:
-        raise DataError(
-            f"--split-by class needs {sum(sizes) + 2} classes, two or more for each "
-            f"part of the split; the data has {count}: add classes, or split by item"
-        )
-    rank = np.random.default_rng(seed).permutation(count)[classes.reshape(-1)]
-    side = np.digitize(rank, np.cumsum(sizes))  # 0: test, 1: validation, 2: training
-    return tuple(select(items, side == part) for part in (2, 1, 0))
-
-
 def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
     """Training items (or pairs), validation and test pairs, and the data's schema.
 
@@ -521,9 +513,23 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
         else:
             items = read_items(config.data_path, schema)
     if not schema.pairs:
-        divide = split_classes if config.split_by == "class" else split
-        train_split, validation_items, test_items = divide(
-            items, validation, test, config.seed
+        # By class: all items of a class on one side, two classes at least on
+        # each (a part's pairs need two).
+        by_class = config.split_by == "class"
+        classes = len(np.unique(items[1]))
+        needed = 2 * (1 + bool(validation) + bool(test))
+        if by_class and classes < needed:
+            raise DataError(
+                f"--split-by class needs {needed} classes, two or more for each part "
+                f"of the split; the data has {classes}: add classes, or split by item"
+            )
+        train_split, validation_items, test_items = split(
+            items,
+            validation,
+            test,
+            config.seed,
+            groups=items[1] if by_class else None,
+            at_least=2 if by_class else 0,
         )
         for name, part, fraction in (
             ("validation", validation_items, validation),
