@@ -230,7 +230,7 @@ def application(args: list[str]) -> Iterator[typer.Typer]:
     app.command()(check)
     with contextlib.ExitStack() as stack:
         command, settings = (
-            new_command(args[1:], stack) if args[:1] == ["new"] else placeholder()
+            new_command(args[1:], stack, new) if args[:1] == ["new"] else placeholder()
         )
         app.command("new", **settings)(command)
         yield app

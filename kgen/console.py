@@ -14,19 +14,9 @@ from kgen.errors import KgenError, SmokeTrainError
 def next_steps(plan: Any, path: Path) -> None:
     from kgen.smoke import backend_extra
 
-    package = plan.answers["package_name"]
-    commands = [
-        ("train", "# train on built-in data"),
-        ("tune", "# search hyperparameters (KerasTuner)"),
-    ]
     steps = [
         (f'pip install -e ".[{backend_extra()},dev]"', "# other backends: README.md"),
-        *(
-            (f"python -m {package}.{module}", comment)
-            for module, comment in commands
-            # An older release of the template may lack one (tune came in 0.9).
-            if (path / package / f"{module}.py").is_file()
-        ),
+        *commands(path, plan.answers["package_name"]),
         ("pytest", "# run the project's tests"),
     ]
     if path != Path.cwd().resolve():
@@ -35,6 +25,31 @@ def next_steps(plan: Any, path: Path) -> None:
     typer.echo("\nNext:")
     for command, comment in steps:
         typer.echo(f"  {command.ljust(width)}  {comment}".rstrip())
+
+
+def commands(path: Path, package: str) -> list[tuple[str, str]]:
+    """The project's train and tune commands, with a comment each, as they are
+    spelled in the project at `path`: `python -m PKG train` where the package has a
+    `__main__.py` (the current layout), `python -m PKG.train` before it; each only where
+    the project has it (tune came in template 0.9)."""
+    root = path / package
+    new = (root / "__main__.py").is_file()
+    modules = {
+        "train": root / "train.py",
+        "tune": root / "tools" / "tune.py" if new else root / "tune.py",
+    }
+    comments = {
+        "train": "# train on built-in data",
+        "tune": "# search hyperparameters (KerasTuner)",
+    }
+    return [
+        (
+            f"python -m {package} {name}" if new else f"python -m {package}.{name}",
+            comments[name],
+        )
+        for name, module in modules.items()
+        if module.is_file()
+    ]
 
 
 def ask(question: Any, default: str, problem: str | None) -> Any:
@@ -64,19 +79,21 @@ def smoke_a_big_model(parameters: int, limit: int, interactive: bool) -> bool:
     return False
 
 
-def smoke_step(console: Any, path: Path, module: str | None, warm: Any = None) -> None:
-    from kgen.smoke import smoke_train
+def smoke_step(console: Any, path: Path, command: str | None, warm: Any = None) -> None:
+    """Smoke-train the project at `path` with the template's `_kgen_smoke` command
+    `command` ("PKG train", or "PKG.train" from older templates)."""
+    from kgen.smoke import by_hand, smoke_train
 
-    if module is None:
-        console.print("  no smoke step: the template declares no _kgen_smoke module")
+    if command is None:
+        console.print("  no smoke step: the template declares no _kgen_smoke command")
         return
     with console.status("Smoke-training a few steps (Keras takes a few seconds)..."):
         try:
-            report = smoke_train(path, module, warm)
+            report = smoke_train(path, command, warm)
         except KeyboardInterrupt:
             warn(
                 f"interrupted: smoke-training stopped; the project is kept in {path}; "
-                f"train it with `cd {shlex.quote(str(path))} && python -m {module}`"
+                f"train it with `cd {shlex.quote(str(path))} && {by_hand(command)}`"
             )
             raise typer.Exit(130) from None
         except SmokeTrainError as error:
@@ -126,6 +143,8 @@ def report_update(terminal: Any, project: Path, report: Any) -> None:
             typer.echo(f"  {line}")
     if report.unreleased:
         warn(report.unreleased)
+    for note in report.moved:
+        warn(note)
     if report.conflicts:
         warn(
             f"conflicts in {', '.join(report.conflicts)}: your edits and the "

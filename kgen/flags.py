@@ -144,17 +144,18 @@ VALUE_FLAGS = {"--template", "--set"}  # base flags that take a value
 
 
 def new_command(
-    args: list[str], stack: contextlib.ExitStack
+    args: list[str], stack: contextlib.ExitStack, run: Callable[[NewRequest], None]
 ) -> tuple[Callable[..., None], dict[str, Any]]:
     """The `new` command function for `args` (what follows `kgen new`) and its
-    `app.command` settings. The template is opened on `stack`.
+    `app.command` settings. The template is opened on `stack`; the command hands
+    its parsed flags, as a `NewRequest`, to `run` (`kgen.cli.new`).
 
     A problem found here (an unknown pattern, a template that cannot be read, a flag
     of another pattern) is raised by the command when it runs, so it is reported
     like every other error of `kgen new`.
     """
     try:
-        return _new_command(args, stack)
+        return _new_command(args, stack, run)
     except KgenError as error:
         problem = error
 
@@ -178,7 +179,7 @@ def placeholder() -> tuple[Callable[..., None], dict[str, Any]]:
 
 
 def _new_command(
-    args: list[str], stack: contextlib.ExitStack
+    args: list[str], stack: contextlib.ExitStack, run: Callable[[NewRequest], None]
 ) -> tuple[Callable[..., None], dict[str, Any]]:
     from kgen.questions import Questionnaire, load_questions
     from kgen.template import open_template
@@ -231,13 +232,11 @@ def _new_command(
     ]
 
     def command(**values: Any) -> None:
-        from kgen.cli import new
-
         flags = {name: values.pop(name) for name in BASE.parameters}
         given = {
             name: value for name, value in values.items() if value not in (None, [])
         }
-        new(
+        run(
             NewRequest(
                 source=source,
                 answers={"pattern": flags["pattern"], **given},

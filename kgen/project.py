@@ -23,7 +23,7 @@ class Plan:
     source: TemplateSource
     answers: dict[str, Any]
     dest: Path
-    smoke_module: str | None  # what `_kgen_smoke` names, if the template has one
+    smoke_module: str | None  # `_kgen_smoke` ("PKG train"), if the template has one
     parameters: int  # what `_kgen_parameters` computes; 0 when it does not
     answers_file: str
     formatted: bool  # the template writes black-clean Python (`_kgen_formatted`)

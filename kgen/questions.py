@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kgen.errors import KgenError
+
+if TYPE_CHECKING:
+    from kgen.copier_api import AskedQuestion
 
 # copier's scalar types, and the Python type of a default that implies one.
 NATIVE_TYPES = {"bool": bool, "int": int, "float": float, "str": str}
@@ -241,7 +243,9 @@ class Questionnaire:
 
     @functools.cached_property
     def env(self) -> Any:
-        return _environment(self.root, self.settings)
+        from kgen.copier_api import environment
+
+        return environment(self.root, self.settings.get("envops") or {})
 
     def resolve(
         self,
@@ -258,7 +262,7 @@ class Questionnaire:
         (called with the question and its default, again until valid) or, without it,
         from the defaults. Raises KgenError on an invalid or unknown answer.
         """
-        from kgen.copier_api import MISSING, AnswersMap
+        from kgen.copier_api import MISSING, answers_map
 
         names = {question.name for question in self.questions}
         unknown = sorted(set(given) - names)
@@ -266,25 +270,25 @@ class Questionnaire:
             pattern = given.get("pattern", (defaults or {}).get("pattern"))
             raise KgenError(self._unknown(unknown[0], pattern))
         answers: dict[str, Any] = {}
-        store = AnswersMap(user_defaults=dict(defaults or {}))
+        store = answers_map(defaults or {})
         # What templates see: the answers plus the hidden values of questions whose
         # `when` is false (copier computes those from their defaults, unrecorded).
         context: dict[str, Any] = dict(self.context)
         for question in self.questions:
             asked = self._copier_question(question, store, context)
-            if not _guard(question, asked.get_when):
+            if not _guard(question, asked.applies):
                 if question.name in given:
                     raise KgenError(
                         f"{question.flag} does not apply to this project "
                         f"(it needs {_condition(question.when)}); drop it"
                     )
-                hidden = _guard(question, asked.get_default)
+                hidden = _guard(question, asked.default)
                 if hidden is not MISSING:
                     context[question.name] = hidden
                 continue
             if question.name in given:
                 value = self.accept(question, asked, given[question.name])
-            elif ask is not None and _guard(question, asked.get_ask):
+            elif ask is not None and _guard(question, asked.asks):
                 value = self._ask_until_valid(question, asked, ask)
             else:
                 value = self._default(question, asked)
@@ -310,17 +314,11 @@ class Questionnaire:
 
     def _copier_question(
         self, question: Question, store: Any, context: Mapping[str, Any]
-    ) -> Any:
-        from kgen.copier_api import CopierQuestion
+    ) -> AskedQuestion:
+        from kgen.copier_api import AskedQuestion
 
         try:
-            return CopierQuestion(
-                var_name=question.name,
-                answers=store,
-                context=context,
-                jinja_env=self.env,
-                **question.spec,
-            )
+            return AskedQuestion(question.name, question.spec, store, context, self.env)
         except (TypeError, ValueError) as error:
             problem = " ".join(str(error).split())
             raise KgenError(
@@ -328,23 +326,25 @@ class Questionnaire:
                 "fix copier.yml"
             ) from None
 
-    def _default(self, question: Question, asked: Any) -> Any:
+    def _default(self, question: Question, asked: AskedQuestion) -> Any:
         from kgen.copier_api import MISSING
 
         try:
-            value = asked.get_default()
+            value = asked.default()
         except ValueError:  # copier validates a default that applies
             raise KgenError(self._default_problem(question, asked)) from None
         if value is MISSING:
             raise KgenError(f"{question.flag} is required; pass a value")
         return value
 
-    def _ask_until_valid(self, question: Question, asked: Any, ask: Ask) -> Any:
+    def _ask_until_valid(
+        self, question: Question, asked: AskedQuestion, ask: Ask
+    ) -> Any:
         from kgen.copier_api import MISSING
 
         problem = None
         try:
-            default = _guard(question, asked.get_default)
+            default = _guard(question, asked.default)
         except KgenError:  # an invalid default (e.g. DEST's name): ask without one
             default = MISSING
             problem = self._default_problem(question, asked)
@@ -357,9 +357,9 @@ class Questionnaire:
             except KgenError as error:
                 problem = str(error)
 
-    def _default_problem(self, question: Question, asked: Any) -> str:
+    def _default_problem(self, question: Question, asked: AskedQuestion) -> str:
         """Why the default of `question` (the template's, or one kgen gave) fails."""
-        value = asked.answers.user_defaults.get(question.name, question.default)
+        value = asked.user_defaults.get(question.name, question.default)
         try:
             value = self.render(value, asked.context)
             self.accept(question, asked, value)
@@ -367,8 +367,10 @@ class Questionnaire:
             return str(error)
         return f"{question.flag} has no valid default; pass a value"
 
-    def accept(self, question: Question, asked: Any, value: Any) -> Any:
+    def accept(self, question: Question, asked: AskedQuestion, value: Any) -> Any:
         """`value` parsed and validated by copier's question `asked`, or KgenError."""
+        from kgen.copier_api import NotAChoice
+
         if question.type == "bool" and isinstance(value, str):
             word = value.strip().lower()
             if word not in TRUE_WORDS | FALSE_WORDS:
@@ -381,29 +383,20 @@ class Questionnaire:
         if question.multiselect and isinstance(value, str) and "[" not in value:
             value = [item.strip() for item in value.split(",") if item.strip()]
         try:
-            parsed = asked.parse_answer(value)
-        except Exception as error:  # copier raises what the cast raises
+            parsed = asked.parse(value)
+        except NotAChoice as error:
+            allowed = ", ".join(map(str, error.allowed))
             raise KgenError(
-                self._parse_problem(question, asked, value, error)
+                f"{question.flag} {value!r} is not one of: {allowed}"
             ) from None
+        except Exception as error:  # copier raises what the cast raises
+            raise KgenError(_parse_problem(question, value, error)) from None
         try:
-            asked.validate_answer(parsed)
+            asked.validate(parsed)
         except ValueError as error:
-            raise KgenError(_refusal(question, parsed, error)) from None
+            message = " ".join(str(error).split())
+            raise KgenError(f"{question.flag} {parsed!r} {message}") from None
         return parsed
-
-    def _parse_problem(
-        self, question: Question, asked: Any, value: Any, error: Exception
-    ) -> str:
-        if str(error).startswith("Invalid choice"):
-            allowed = [
-                str(asked.cast_answer(choice.value)) for choice in _choices(asked)
-            ]
-            return f"{question.flag} {value!r} is not one of: {', '.join(allowed)}"
-        problem = f"{question.flag} {value!r} is not a valid {question.type}"
-        if question.type in {"json", "yaml"}:
-            problem += f" ({' '.join(str(error).split())})"
-        return problem
 
     def render(self, value: Any, answers: Mapping[str, Any]) -> Any:
         """Render a templated string against the answers; other values pass through."""
@@ -429,7 +422,10 @@ class Questionnaire:
     @functools.cached_property
     def wildcards(self) -> Any:
         """The environment in which every answer but the pattern is a wildcard."""
-        return _environment(self.root, self.settings, undefined=_wildcard())
+        from kgen.copier_api import environment
+
+        envops = self.settings.get("envops") or {}
+        return environment(self.root, envops, undefined=_wildcard())
 
 
 def _never_asked(question: Question) -> bool:
@@ -438,10 +434,6 @@ def _never_asked(question: Question) -> bool:
     if isinstance(when, str):
         return when.strip().lower() in FALSE_WORDS | {""}
     return not when
-
-
-def _choices(asked: Any) -> Iterator[Any]:
-    return iter(asked._formatted_choices)  # copier's rendered choices
 
 
 def _guard(question: Question, call: Callable[[], Any]) -> Any:
@@ -458,12 +450,11 @@ def _guard(question: Question, call: Callable[[], Any]) -> Any:
         ) from None
 
 
-VALIDATION_PREFIX = re.compile(r"^Validation error for question '[^']*': ")
-
-
-def _refusal(question: Question, value: Any, error: Exception) -> str:
-    message = " ".join(VALIDATION_PREFIX.sub("", str(error)).split())
-    return f"{question.flag} {value!r} {message}"
+def _parse_problem(question: Question, value: Any, error: Exception) -> str:
+    problem = f"{question.flag} {value!r} is not a valid {question.type}"
+    if question.type in {"json", "yaml"}:
+        problem += f" ({' '.join(str(error).split())})"
+    return problem
 
 
 def _as_text(question: Question, default: Any) -> str:
@@ -488,67 +479,6 @@ def _condition(when: Any) -> str:
     if text.startswith("{{") and text.endswith("}}"):
         text = text[2:-2].strip()
     return text
-
-
-def _environment(
-    root: Path | None, settings: Mapping[str, Any], undefined: Any = None
-) -> Any:
-    """The Jinja environment copier renders questions in, compiling each string once.
-
-    copier's sandbox, extensions and `_envops`, with the template's directory as the
-    loader root so kgen's settings can import the template's files. copier compiles
-    every default, `when` and validator afresh for each question; here each string
-    is a template of the environment's own loader, so Jinja's bytecode cache keeps
-    its compiled code on disk between runs (compiling is most of kgen's own cost).
-    """
-    import hashlib
-
-    from jinja2 import ChoiceLoader, DictLoader, FileSystemLoader
-
-    from kgen.copier_api import SandboxedEnvironment
-
-    strings: dict[str, str] = {}
-
-    class CachingEnvironment(SandboxedEnvironment):
-        def from_string(self, source: Any, *args: Any, **kwargs: Any) -> Any:
-            if not isinstance(source, str) or args or kwargs:
-                return super().from_string(source, *args, **kwargs)
-            name = "<kgen string " + hashlib.sha1(source.encode()).hexdigest() + ">"
-            strings[name] = source
-            return self.get_template(name)
-
-    options = dict(settings.get("envops") or {})
-    options.pop("undefined", None)
-    if undefined is not None:
-        options["undefined"] = undefined
-    loaders: list[Any] = [DictLoader(strings)]
-    if root is not None:
-        loaders.append(FileSystemLoader(str(root)))
-    extensions = ["jinja2_ansible_filters.AnsibleCoreFiltersExtension"]
-    return CachingEnvironment(
-        loader=ChoiceLoader(loaders),
-        extensions=extensions,
-        bytecode_cache=_bytecode_cache(repr((sorted(options.items()), extensions))),
-        cache_size=-1,
-        **options,
-    )
-
-
-def _bytecode_cache(settings: str) -> Any:
-    """Jinja's on-disk cache of compiled templates, one directory per environment
-    settings (they change the code); None where it cannot be written."""
-    import hashlib
-    import os
-
-    from jinja2 import FileSystemBytecodeCache
-
-    base = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser()
-    directory = base / "kgen" / "jinja" / hashlib.sha1(settings.encode()).hexdigest()
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return FileSystemBytecodeCache(str(directory))
 
 
 @functools.cache

@@ -7,6 +7,7 @@ import dataclasses
 import importlib.util
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -73,7 +74,10 @@ class Prewarmed:
         self.stop()
 
     def run(self, project: Path, module: str, args: list[str], log: Path) -> int | None:
-        """Run `python -m MODULE ARGS` in `project`; None if the process is gone."""
+        """Run `python -m MODULE ARGS` in `project`; None if the process is gone.
+
+        MODULE may be a package: its `__main__` module runs, as with `python -m`.
+        """
         if self.process.poll() is not None or self.process.stdin is None:
             return None
         request = {"cwd": str(project), "module": module, "args": args, "log": str(log)}
@@ -148,18 +152,44 @@ class SmokeReport:
         )
 
 
-def smoke_train(
-    project: Path, module: str, warm: Prewarmed | None = None
-) -> SmokeReport:
-    """Run `python -m MODULE` briefly inside `project` and read its results.
+def train_command(command: str) -> tuple[str, list[str]]:
+    """The module and leading arguments of a template's `_kgen_smoke` command.
 
-    MODULE is the train command a template declares as `_kgen_smoke` in its
-    copier.yml. kgen runs it with `--epochs`, `--steps-per-epoch` and `--output-dir`;
-    it must write `history.csv` (with a `loss` column, one row per epoch) and
-    `metrics.json` there, as the built-in template's train.py does. The run's outputs
-    and its full log go to `project/runs/smoke/`. `warm`, a process that has already
-    imported Keras, runs it when given and alive.
+    `"PKG train"` (a module, then arguments) runs as `python -m PKG train`, PKG's
+    `__main__.py` with the command `train`; older templates name a module alone,
+    `"PKG.train"`, which runs as `python -m PKG.train`.
     """
+    try:
+        module, *lead = shlex.split(str(command))
+    except ValueError:  # nothing in it, or an unclosed quote
+        raise SmokeTrainError(
+            f"the template's _kgen_smoke {command!r} is not MODULE [ARGUMENTS]; "
+            'write it as e.g. "{{ package_name }} train"'
+        ) from None
+    return module, lead
+
+
+def by_hand(command: str) -> str:
+    """The shell command that trains as `_kgen_smoke` says: `python -m PKG train`."""
+    module, lead = train_command(command)
+    return shlex.join(["python", "-m", module, *lead])
+
+
+def smoke_train(
+    project: Path, command: str, warm: Prewarmed | None = None
+) -> SmokeReport:
+    """Run the template's train command briefly inside `project`; read its results.
+
+    COMMAND is what a template declares as `_kgen_smoke` in its copier.yml: a module
+    and its leading arguments, `"PKG train"`, run as `python -m PKG train` (or, from
+    older templates, a module alone: `"PKG.train"`). kgen adds `--epochs`,
+    `--steps-per-epoch` and `--output-dir`; the run must write `history.csv` (with a
+    `loss` column, one row per epoch) and `metrics.json` there, as the built-in
+    template's train command does. The run's outputs and its full log go to
+    `project/runs/smoke/`. `warm`, a process that has already imported Keras, runs
+    it when given and alive.
+    """
+    module, lead = train_command(command)
     problem = missing_backend()
     if problem is not None:
         raise SmokeTrainError(problem)
@@ -167,6 +197,7 @@ def smoke_train(
     output_dir.mkdir(parents=True, exist_ok=True)
     log = output_dir / "train.log"
     args = [
+        *lead,
         "--epochs",
         str(EPOCHS),
         "--steps-per-epoch",

@@ -5,11 +5,19 @@ with its recorded answers, diffs that against the project as it is now (the user
 edits), renders the new version with the new answers, and applies the user's diff on
 top. Edits survive; where an edit and a template change touch the same lines, copier
 leaves conflict markers or a `.rej` file, and kgen reports them.
+
+copier deletes a file the new version no longer has, edits and all. So kgen carries
+the edits of a file that moved (the template's `_kgen_moved` says where) to its new
+path, one hunk at a time, by a 3-way merge; what cannot be carried, or an edited file
+the template dropped, stays in place, and kgen says so (see `carry_moves`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import subprocess
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,9 +39,11 @@ class UpdateReport:
     new_version: str
     changed: list[str]  # `git status --porcelain` lines, relative to the repository
     conflicts: list[str]  # files with conflict markers, or the `.rej` files
-    smoke_module: str | None  # the template's `_kgen_smoke`, for the new answers
+    smoke_module: str | None  # `_kgen_smoke` ("PKG train") for the new answers
     # Made by a development kgen: what its template differed from (see unreleased).
     unreleased: str | None = None
+    # One line per edited file that moved or went: where its edits are now.
+    moved: list[str] = dataclasses.field(default_factory=list)
 
 
 def unreleased(answers: Mapping[str, Any], project: Path) -> str | None:
@@ -220,6 +230,14 @@ def update(
         settings = questionnaire.settings
         resolved = questionnaire.resolve(dict(changes), defaults=previous)
         smoke_setting = settings.get("kgen_smoke")
+        moves = moved_files(questionnaire, settings.get("kgen_moved"), previous)
+    # Files split in this version: they stay, and part of them went to new files.
+    splits = {
+        old: targets
+        for old, targets in moves.items()
+        if (project / old).is_file()
+        and not all((project / target).exists() for target in targets)
+    }
     if "_commit" not in answers:  # checked everything else first: now adopt it
         adopt_legacy(project)
     top = Path(git("rev-parse", "--show-toplevel", cwd=project).strip())
@@ -235,11 +253,23 @@ def update(
             unsafe=trust,
         )
     # Porcelain paths are relative to the repository, wherever the project sits in it.
-    status = git(
-        "status", "--porcelain", "--untracked-files=all", "--", ".", cwd=project
-    )
-    lines = [line for line in status.splitlines() if line.strip()]
-    conflicts = conflicts_in(lines, top)
+    lines = changed_paths(project)
+    listing = "diff", "-z", "--name-only", "--relative", "--diff-filter=D", "HEAD"
+    gone = [name for name in git(*listing, "--", ".", cwd=project).split("\0") if name]
+    notes: list[str] = []
+    kept: list[str] = []
+    if gone or splits:
+        files = {**splits, **{name: moves.get(name, []) for name in gone}}
+        location = BUNDLE_SOURCE if builtin else source
+        versions = (f"{location}@{old_version}", previous)
+        new_answers = {k: v for k, v in read_answers(project).items() if k[0] != "_"}
+        new_version = f"{location}@{read_answers(project).get('_commit', vcs_ref)}"
+        notes, kept = carry_moves(
+            project, versions, (new_version, new_answers), files, trust
+        )
+        lines = changed_paths(project)
+    prefix = git("rev-parse", "--show-prefix", cwd=project).strip()
+    conflicts = conflicts_in(lines, top) + [prefix + name for name in kept]
     touched = [top / path_of(line) for line in lines if "D" not in line[:2]]
     if not settings.get("kgen_formatted"):
         format_tree(
@@ -260,7 +290,190 @@ def update(
         conflicts,
         smoke_module,
         unreleased(answers, project) if builtin else None,
+        notes,
     )
+
+
+def changed_paths(project: Path) -> list[str]:
+    """`git status --porcelain` lines of `project`, untracked files one by one."""
+    status = git(
+        "status", "--porcelain", "--untracked-files=all", "--", ".", cwd=project
+    )
+    return [line for line in status.splitlines() if line.strip()]
+
+
+def moved_files(
+    questionnaire: Any, setting: Any, answers: Mapping[str, Any]
+) -> dict[str, list[str]]:
+    """The template's `_kgen_moved` rendered with `answers`: each old path of a
+    previous version, relative to the project, and the new paths its content went to
+    (one, or several when the file was split; the old path may stay)."""
+    if not isinstance(setting, Mapping):
+        return {}
+    moves = {}
+    for old, new in setting.items():
+        targets = new if isinstance(new, list) else [new]
+        moves[str(questionnaire.render(old, answers))] = [
+            str(questionnaire.render(target, answers)) for target in targets
+        ]
+    return moves
+
+
+Version = tuple[str, Mapping[str, Any]]  # a template spec (`PATH@REF`), answers
+
+
+def rendered_files(
+    version: Version, names: list[str], trust: bool, project: Path
+) -> dict[str, str]:
+    """The files `names` as `version` renders them (what `kgen new` would write)."""
+    from kgen.generate import render
+    from kgen.questions import load_settings
+    from kgen.template import open_template
+
+    spec, answers = version
+    with tempfile.TemporaryDirectory(prefix="kgen-render-") as scratch:
+        with open_template(spec) as template, copier_errors(spec):
+            tree = render(
+                template.url,
+                Path(scratch) / project.name,
+                answers,
+                vcs_ref=template.ref,
+                trust=trust,
+                formatted=bool(load_settings(template.local).get("kgen_formatted")),
+            )
+        return {
+            name: (tree / name).read_text(encoding="utf-8")
+            for name in names
+            if (tree / name).is_file()
+        }
+
+
+def carry_moves(
+    project: Path,
+    old: Version,
+    new: Version,
+    files: Mapping[str, list[str]],
+    trust: bool,
+) -> tuple[list[str], list[str]]:
+    """Carry the user's edits of `files` (project paths the update deleted, or split)
+    to their new paths; keep in place what cannot be carried.
+
+    The edits are the difference between the file as the `old` version rendered it
+    and the file at HEAD. Each hunk is 3-way merged into the first new path it
+    applies to cleanly. A deleted file with a hunk left over is restored whole. A
+    split file is merged again from the `new` version without the hunks carried
+    away. Returns a line per edited file, and the files restored.
+    """
+    rendered = rendered_files(old, list(files), trust, project)
+    notes: list[str] = []
+    kept: list[str] = []
+    for name, targets in files.items():
+        try:
+            ours = git("show", f"HEAD:./{name}", cwd=project)
+        except KgenError:  # not in git (ignored): not the update's business
+            continue
+        base = rendered.get(name)
+        if ours == base:
+            continue  # not edited: deleted or split as the template says
+        fresh = [target for target in targets if (project / target).is_file()]
+        carried: set[str] = set()
+        left = [ours]  # not the old version's file: the user's own, kept whole
+        if base is not None:
+            left = []
+            for hunk in hunks(base, ours):
+                for target in fresh:
+                    current = (project / target).read_text(encoding="utf-8")
+                    merged = merge(current, base, hunk)
+                    if merged is not None and merged != current:
+                        (project / target).write_text(merged, encoding="utf-8")
+                        carried.add(target)
+                        break
+                else:
+                    left.append(hunk)
+        names = " and ".join(sorted(carried))
+        if (project / name).exists():  # split: the rest is copier's 3-way update
+            if carried and base is not None:
+                resolve_split(project, name, base, merge_all(base, left), new, trust)
+                notes.append(
+                    f"{name}: your edits to the part that moved to {names} were "
+                    "carried there"
+                )
+            continue
+        if not left:
+            notes.append(f"{name} moved to {names}: your edits were carried there")
+            continue
+        git("checkout", "HEAD", "--", name, cwd=project)
+        kept.append(name)
+        where = " and ".join(fresh)
+        if carried:
+            notes.append(
+                f"{name}: some of your edits were carried to {names}, and the file "
+                "was kept in place with all of them: carry the rest, then delete it"
+            )
+        elif fresh:
+            notes.append(
+                f"{name}: your edits were kept in place; the file moved to {where}: "
+                "carry them over, then delete it"
+            )
+        else:
+            notes.append(
+                f"{name}: your edits were kept in place; the template no longer has "
+                "this file: delete it once you no longer need it"
+            )
+    return notes, kept
+
+
+def hunks(base: str, ours: str) -> list[str]:
+    """`base` with each separate hunk of the user's edits applied, one per hunk."""
+    old, new = base.splitlines(keepends=True), ours.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    applied = []
+    for group in matcher.get_grouped_opcodes(3):
+        lines = list(old)
+        for tag, i1, i2, j1, j2 in reversed(group):
+            if tag != "equal":
+                lines[i1:i2] = new[j1:j2]
+        applied.append("".join(lines))
+    return applied
+
+
+def resolve_split(
+    project: Path, name: str, base: str, rest: str, new: Version, trust: bool
+) -> None:
+    """Update the split file `name` again with only the user's edits that stayed
+    (`rest`): copier's update took those carried away for conflicts. Where the rest
+    conflicts too, copier's result (markers or `.rej`) stays as it is."""
+    theirs = rendered_files(new, [name], trust, project).get(name)
+    merged = merge(theirs, base, rest) if theirs is not None else None
+    if merged is not None:
+        (project / name).write_text(merged, encoding="utf-8")
+        (project / f"{name}.rej").unlink(missing_ok=True)
+        git("reset", "--quiet", "--", name, cwd=project)  # copier marked it unmerged
+
+
+def merge_all(base: str, applied: list[str]) -> str:
+    """`base` with all the hunks of `applied` (from `hunks`), which do not overlap."""
+    result = base
+    for hunk in applied:
+        result = merge(result, base, hunk) or result
+    return result
+
+
+def merge(current: str, base: str, other: str) -> str | None:
+    """`current` with the change from `base` to `other`, or None if they conflict."""
+    with tempfile.TemporaryDirectory(prefix="kgen-merge-") as scratch:
+        paths = []
+        for name, text in (("current", current), ("base", base), ("other", other)):
+            path = Path(scratch) / name
+            path.write_text(text, encoding="utf-8")
+            paths.append(str(path))
+        result = subprocess.run(
+            ["git", "merge-file", "-p", *paths],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    return result.stdout if result.returncode == 0 else None
 
 
 def path_of(line: str) -> str:

@@ -141,7 +141,7 @@ def test_new_with_flags(tmp_path: Path) -> None:
     assert (answers["input_shape"], answers["distance"]) == ("16x16x3", "cosine")
     assert answers["encoder_width"] == 8
     assert answers["project_name"] == "faces"
-    assert "python -m faces.train" in result.output
+    assert "python -m faces train" in result.output
     assert leftovers(tmp_path) == ["faces"]
 
 
@@ -239,7 +239,7 @@ def test_smoke_train_reports_a_crashing_project(render_project, tmp_path: Path):
     train = project / "demo" / "train.py"
     train.write_text("raise SystemExit('boom')\n" + train.read_text())
     with pytest.raises(SmokeTrainError) as error:
-        smoke_train(project, "demo.train")
+        smoke_train(project, "demo train")
     log = Path(error.value.log)
     assert log.is_file()
     assert "boom" in log.read_text()
@@ -277,11 +277,12 @@ def test_next_steps_quote_the_destination(tmp_path: Path) -> None:
 
 
 def test_next_steps_name_only_the_commands_the_project_has(tmp_path: Path) -> None:
-    """A project of the current release has `tune`; one of release v0.5.0 has not."""
+    """A project of the current release has `tune`; one of release v0.5.0 has not,
+    and names its commands as modules (`python -m old.train`)."""
     result = cli(["new", "siamese", str(tmp_path / "new"), "-y", "--no-smoke"])
     assert result.exit_code == 0, result.output
-    assert "python -m new.train" in result.output
-    assert "python -m new.tune" in result.output
+    assert "python -m new train" in result.output
+    assert "python -m new tune" in result.output
     bundle = ROOT / "templates" / "keras.bundle"
     args = ["--template", f"{bundle}@v0.5.0", "-y", "--no-smoke"]
     result = cli(["new", "siamese", str(tmp_path / "old"), *args])
@@ -304,7 +305,7 @@ def test_ctrl_c_during_the_smoke_run_says_where_the_project_is(
     assert f"interrupted: smoke-training stopped; the project is kept in {dest}" in (
         result.output
     )
-    assert f"cd {dest} && python -m demo.train" in result.output
+    assert f"cd {dest} && python -m demo train" in result.output
     assert (dest / "demo" / "train.py").is_file()
 
 

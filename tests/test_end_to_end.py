@@ -21,7 +21,7 @@ def test_kgen_new_smoke_trains_and_the_project_passes_its_checks(
     result = kgen("new", pattern, str(tmp_path / "demo"), "--yes")
     assert result.returncode == 0, result.stderr
     assert "Smoke-trained: loss" in result.stderr
-    assert "python -m demo.train" in result.stdout
+    assert "python -m demo train" in result.stdout
     project = tmp_path / "demo"
     assert (project / "runs" / "smoke" / "best.keras").is_file()
     # The README's example objective for `tune` is a metric this pattern logs.

@@ -160,13 +160,43 @@ def test_exact_file_set(render_project: RenderProject, flags, extra) -> None:
     ids="-".join,
 )
 def test_readme_layout_lists_every_module(render_project: RenderProject, flags) -> None:
-    """The README's Layout table names each module of the package, and no other."""
+    """The README's Layout lists each module of the package, and no other, in two
+    groups: the story (config, model and its custom objects, data, train, in
+    reading order, on top of the package) and the machinery (the rest)."""
     project = render_project(*flags)
     readme = (project / "README.md").read_text(encoding="utf-8")
     layout = readme.partition("\n## Layout\n")[2].partition("\n## ")[0]
-    listed = set(re.findall(r"^\| `([^`]+)` \|", layout, flags=re.MULTILINE))
+    story, _, machinery = layout.partition("\nThe machinery:\n")
+    assert "The story, in reading order:" in story
+
+    def listed(table: str) -> list[str]:
+        return re.findall(r"^\| `([^`]+)` \|", table, flags=re.MULTILINE)
+
     modules = {path.relative_to(project).as_posix() for path in project.rglob("*.py")}
-    assert listed - {"tests/"} == {name for name in modules if name.startswith("demo/")}
+    package = {name for name in modules if name.startswith("demo/")}
+    assert (set(listed(story)) | set(listed(machinery))) - {"tests/"} == package
+    names = [name.removeprefix("demo/").removesuffix(".py") for name in listed(story)]
+    custom = [name for name in ("layers", "losses", "metrics") if name in names]
+    assert names == ["config", "model", *custom, "data", "train"]
+    assert all(
+        name.startswith("demo/tools/") or name.count("/") == 1 for name in package
+    )
+    for link in re.findall(r"\]\((demo/[^)]+)\)", readme):
+        assert (project / link).is_file(), link
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_the_story_is_short(render_project: RenderProject, pattern) -> None:
+    """A default project's story (what the README's Layout lists first) is at most
+    700 lines: a reader finds the model, the data and the training run at once."""
+    project = render_project(pattern)
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    story = readme.partition("The story, in reading order:")[2].partition(
+        "The machinery:"
+    )[0]
+    files = re.findall(r"^\| `([^`]+)` \|", story, flags=re.MULTILINE)
+    lines = sum(len((project / name).read_text().splitlines()) for name in files)
+    assert lines <= 700, (pattern, lines)
 
 
 # "a" before a vowel sound ("a one-step decoder" and "a user" are right).

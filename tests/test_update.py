@@ -303,6 +303,152 @@ def test_a_project_of_the_previous_release_updates_to_this_one(
     assert tests.returncode == 0, tests.stdout
 
 
+# Edits of a v0.10.0 project (the last of the flat layout) in files that moved to
+# PKG/tools/ in 0.11, or that were split (the readers left data.py), and in one that
+# stayed: (file then, file now, text then, text edited).
+LAYOUT_EDITS = [
+    (
+        "demo/tune.py",
+        "demo/tools/tune.py",
+        'hp.Int("branch_depth", 1, max(4, model.branch_depth)',
+        'hp.Int("branch_depth", 1, max(6, model.branch_depth)',
+    ),
+    (
+        "demo/runs.py",
+        "demo/tools/runs.py",
+        '"""The rows of a run\'s `history.csv`, one per epoch, as numbers."""',
+        '"""The rows of a run\'s `history.csv`, one per epoch (ours)."""',
+    ),
+    (
+        "demo/data.py",
+        "demo/tools/readers.py",
+        'shown = ", ".join(repr(value) for value in values[:5])',
+        'shown = ", ".join(repr(value) for value in values[:8])',
+    ),
+    (
+        "demo/model.py",
+        "demo/model.py",
+        '"""One branch: a stack of Dense layers."""',
+        '"""One branch: a stack of Dense layers (tuned by us)."""',
+    ),
+]
+
+
+def test_edits_of_files_that_moved_are_carried_to_the_new_layout(
+    tmp_path: Path,
+) -> None:
+    """A v0.10.0 project keeps its edits in files that moved to PKG/tools/ (README:
+    "Updating"): carried to the new paths, the old files gone, its tests green."""
+    install = make_install(tmp_path / "kgen", "99.0.0")  # this template, released
+    home = tmp_path / "home"
+    fresh = new_project(install, home, tmp_path / "fresh" / "demo", "parallel")
+    project = render_release(
+        "v0.10.0", tmp_path / "demo", "parallel", "~/.kgen/templates/keras.bundle"
+    )
+    for old, _, text, edited in LAYOUT_EDITS:
+        path = project / old
+        assert path.read_text(encoding="utf-8").count(text) == 1, (old, text)
+        path.write_text(path.read_text().replace(text, edited), encoding="utf-8")
+    commit_all(project, "Our edits")
+    result = kgen_at(install, home, "update", str(project))
+    assert result.returncode == 0, result.stderr
+    assert "demo/tune.py moved to demo/tools/tune.py: your edits were carried" in (
+        result.stderr
+    )
+    assert (
+        "demo/data.py: your edits to the part that moved to demo/tools/readers.py"
+        in (result.stderr)
+    )
+    assert "conflict" not in result.stderr
+    # Exactly what this version generates, plus the user's edits where they went.
+    expected = tree_of(fresh)
+    for _, new, text, edited in LAYOUT_EDITS:
+        assert expected[new].count(text) == 1, (new, text)
+        expected[new] = expected[new].replace(text, edited)
+    assert tree_of(project) == expected
+    assert not (project / "demo" / "tune.py").exists()
+    tests = run_in(
+        project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", "-m", "not slow"
+    )
+    assert tests.returncode == 0, tests.stdout
+
+
+MOVING = {
+    "copier.yml": """\
+_subdirectory: project
+_answers_file: .copier-answers.yml
+pattern:
+  type: str
+  choices: [mlp]
+  default: mlp
+package_name:
+  type: str
+  default: demo
+""",
+    "project/{{ _copier_conf.answers_file }}.jinja": (
+        "{{ _copier_answers | to_nice_yaml }}"
+    ),
+    "project/{{ package_name }}/helpers.py": "LIMIT = 3\n",
+    "project/{{ package_name }}/plain.py": "VALUE = 1\n",
+    "project/{{ package_name }}/extra.py": "EXTRA = 1\n",
+}
+
+
+def test_an_edit_a_moved_file_cannot_take_is_kept_in_place(tmp_path: Path) -> None:
+    """Files the new version moved or dropped: an edit never vanishes with them."""
+    home = tmp_path / "home"
+    template = write_template(tmp_path / "starter", MOVING)
+    git(template, "init", "--quiet")
+    commit_all(template, "v1")
+    git(template, "tag", "v1.0.0")
+    project = tmp_path / "demo"
+    result = new_from_template(home, project, template)
+    assert result.returncode == 0, result.stderr
+    git(project, "init", "--quiet")
+    commit_all(project, "Generated")
+    for name, edited in {
+        "helpers.py": "LIMIT = 5\n",
+        "extra.py": "EXTRA = 2\n",
+    }.items():
+        path = project / "demo" / name
+        path.write_text(edited)
+    commit_all(project, "Ours")
+    # v2 moves the three files into tools/, rewrites helpers.py and drops extra.py.
+    package = template / "project" / "{{ package_name }}"
+    (package / "tools").mkdir()
+    (package / "helpers.py").unlink()
+    (package / "tools" / "helpers.py").write_text("LIMIT = 4  # moved\n")
+    (package / "plain.py").rename(package / "tools" / "plain.py")
+    (package / "extra.py").unlink()
+    moved = {
+        f"{{{{ package_name }}}}/{name}": f"{{{{ package_name }}}}/tools/{name}"
+        for name in ("helpers.py", "plain.py")
+    }
+    copier_yml = template / "copier.yml"
+    copier_yml.write_text(
+        copier_yml.read_text() + yaml.safe_dump({"_kgen_moved": moved}), "utf-8"
+    )
+    commit_all(template, "v2")
+    git(template, "tag", "v2.0.0")
+    result = kgen_at(None, home, "update", str(project))
+    assert result.returncode == 1, result.stderr
+    assert (
+        "demo/helpers.py: your edits were kept in place; the file moved to "
+        "demo/tools/helpers.py: carry them over, then delete it"
+    ) in result.stderr
+    assert "demo/extra.py: your edits were kept in place; the template no longer" in (
+        result.stderr
+    )
+    assert (project / "demo" / "helpers.py").read_text() == "LIMIT = 5\n"
+    assert (project / "demo" / "tools" / "helpers.py").read_text() == (
+        "LIMIT = 4  # moved\n"
+    )
+    assert (project / "demo" / "extra.py").read_text() == "EXTRA = 2\n"
+    # Not edited: moved, with no stale copy left behind.
+    assert not (project / "demo" / "plain.py").exists()
+    assert (project / "demo" / "tools" / "plain.py").read_text() == "VALUE = 1\n"
+
+
 def test_copier_itself_updates_a_kgen_project(tmp_path: Path) -> None:
     """The built-in template is a plain copier template: `copier update` works too."""
     import copier
