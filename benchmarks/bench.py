@@ -59,12 +59,12 @@ BARE_TYPER = textwrap.dedent("""
 ONE_STEP = textwrap.dedent("""
     import sys
     sys.path.insert(0, sys.argv[1])
-    from {package}.config import ModelConfig
+    from {package}.config import ModelConfig, TrainConfig
     from {package}.data import load_splits
     from {package}.model import build_model, compile_model
 
     model = compile_model(build_model(ModelConfig()))
-    (inputs, targets), _, _ = load_splits()
+    _, (inputs, targets), _, _ = load_splits(TrainConfig())  # validation pairs
     model.train_on_batch(
         {{name: array[:64] for name, array in inputs.items()}}, targets[:64]
     )

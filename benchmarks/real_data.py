@@ -60,7 +60,7 @@ def train(pattern: str, run: Path, train_file: Path, test_file: Path, *flags: st
     """Train a gallery project with its defaults; its test metrics."""
     package = pattern.replace("-", "_")
     subprocess.run(
-        [sys.executable, "-m", f"{package}.train", "--data", str(train_file)]
+        [sys.executable, "-m", package, "train", "--data", str(train_file)]
         + ["--test-data", str(test_file), "--output-dir", str(run), *flags],
         cwd=GALLERY / pattern,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
@@ -162,7 +162,7 @@ def decoding_scores(run: Path, test_file: Path, folder: Path) -> tuple[float, fl
     of `test_file`, as text (a word outside its vocabulary is wrong)."""
     out = folder / "decoded.csv"
     subprocess.run(
-        [sys.executable, "-m", "encoder_decoder.predict", str(run)]
+        [sys.executable, "-m", "encoder_decoder", "predict", str(run)]
         + ["--data", str(test_file), "--out", str(out)],
         cwd=GALLERY / "encoder-decoder",
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},

@@ -5,7 +5,7 @@
 
 Writes one table (32 float features and a 3-class label, learnable: the parallel
 pattern's built-in task) as `.npz`, CSV and Parquet, renders the parallel project
-with its defaults, and trains it on each file with `python -m PKG.train`'s own
+with its defaults, and trains it on each file with `python -m PKG train`'s own
 `load_splits` and loop (`loops/keras_loop.py`), each in a fresh process, alternating
 formats over the repeats. Reports steady-state training samples per second (epoch 1
 left out) and the seconds `load_splits` took to read and split the file, each as a

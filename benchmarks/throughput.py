@@ -11,7 +11,7 @@ size 64, each in a fresh process, and reports steady-state samples per second (t
 first epoch, which traces and compiles, left out) and the test loss:
 
 - `tensorflow`, `jax`, `torch`: the project's own loop, as `train.py` runs it
-  (`batches.py`: `tf.data` on TensorFlow, `ArrayBatches` on JAX and torch; the
+  (`tools/batches.py`: `tf.data` on TensorFlow, `ArrayBatches` on JAX and torch; the
   backend's default steps per compiled call from `config.py`);
 - `seed style`: what the seed articles do, `model.fit` on numpy arrays, one batch per
   call, on TensorFlow;

@@ -54,7 +54,7 @@ def columns(pattern: str) -> list[str]:
 def run(pattern: str, command: str, *flags: str) -> None:
     package = pattern.replace("-", "_")
     done = subprocess.run(
-        [sys.executable, "-m", f"{package}.{command}", *flags],
+        [sys.executable, "-m", package, command, *flags],
         cwd=GALLERY / pattern,
         env=ENV,
         capture_output=True,
@@ -62,7 +62,7 @@ def run(pattern: str, command: str, *flags: str) -> None:
     )
     if done.returncode:
         sys.exit(
-            f"{package}.{command} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+            f"{package} {command} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
         )
 
 

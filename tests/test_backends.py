@@ -120,7 +120,8 @@ def test_the_gallery_project_trains_and_passes_its_suite(
     trained = backend.run(
         project,
         "-m",
-        f"{package}.train",
+        package,
+        "train",
         "--epochs",
         "2",
         "--steps-per-epoch",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -327,6 +328,43 @@ def test_the_readme_describes_the_smoke_run_as_it_is() -> None:
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert f"for {EPOCHS} epochs of {STEPS_PER_EPOCH} steps" in readme
     assert f"over {EPOCHS} epochs of {STEPS_PER_EPOCH} steps" in readme
+
+
+def readme_tree() -> list[str]:
+    """The paths of the generated project that kgen's README draws as a tree."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    drawing = readme.partition("## The generated project\n\n```\ndemo/\n")[2]
+    paths, folders = [], []
+    for line in drawing.partition("```")[0].splitlines():
+        match = re.match(r"((?:│   |    )*)[├└]── (\S+)", line)
+        if match:
+            depth = len(match[1]) // 4
+            folders[depth:] = [match[2]]
+            paths.append("".join(folders))
+    return paths
+
+
+def test_the_readme_draws_the_generated_project_as_it_is(tmp_path: Path) -> None:
+    """The tree in kgen's README is a siamese project with --scale-out: every path
+    it draws is there, and every module of its package is drawn."""
+    project = tmp_path / "demo"
+    result = cli(["new", "siamese", str(project), "-y", "--no-smoke", "--scale-out"])
+    assert result.exit_code == 0, result.output
+    drawn = readme_tree()
+    assert [path for path in drawn if not (project / path).exists()] == []
+    modules = {
+        path.relative_to(project).as_posix()
+        for path in (project / "demo").rglob("*.py")
+        if path.name != "__init__.py" or path.parent == project / "demo"
+    }
+    assert modules - set(drawn) == set()
+    # The "Next:" lines of the README's example are what kgen prints.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = readme.partition("\nNext:\n")[2].partition("```")[0].splitlines()
+    printed = result.output.partition("\nNext:\n")[2].splitlines()
+    assert [" ".join(line.split()) for line in example[1:]] == [
+        " ".join(line.split()) for line in printed[1 : len(example)]
+    ]
 
 
 def test_a_model_over_the_smoke_limit_is_not_smoke_trained_with_yes(

@@ -53,7 +53,10 @@ def test_a_new_pattern_is_a_folder_and_one_line(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Smoke-trained: loss" in result.stderr
-    assert "demo/model.py" in (project / "README.md").read_text()
+    readme = (project / "README.md").read_text()
+    assert "demo/model.py" in readme
+    # One entry point, `python -m demo COMMAND`: no command is a module of its own.
+    assert "python -m demo train" in readme and "python -m demo." not in readme
     for check in (
         ["-m", "ruff", "check", "--no-cache", "."],
         ["-m", "black", "--check", "."],

@@ -119,7 +119,8 @@ def test_train_command_on_user_data(render_project, tmp_path: Path) -> None:
     result = run_in(
         project,
         "-m",
-        "demo.train",
+        "demo",
+        "train",
         "--data",
         str(data),
         "--epochs",
@@ -132,7 +133,7 @@ def test_train_command_on_user_data(render_project, tmp_path: Path) -> None:
     assert {"best.keras", "history.csv", "metrics.json", "logs"} <= {
         p.name for p in out.iterdir()
     }
-    bad = run_in(project, "-m", "demo.train", "--data", str(tmp_path / "nope.npz"))
+    bad = run_in(project, "-m", "demo", "train", "--data", str(tmp_path / "nope.npz"))
     assert bad.returncode == 2
     assert "nope.npz does not exist" in bad.stderr
     assert "Traceback" not in bad.stderr
@@ -145,9 +146,9 @@ def test_a_prewarmed_smoke_run_matches_a_fresh_process(
     from kgen.smoke import Prewarmed, smoke_train
 
     project = private_copy(render_project("parallel"), tmp_path)
-    fresh = smoke_train(project, "demo.train")
+    fresh = smoke_train(project, "demo train")
     with Prewarmed() as warm:
-        warmed = smoke_train(project, "demo.train", warm)
+        warmed = smoke_train(project, "demo train", warm)
         assert warm.process.poll() is not None  # it ran the module and exited
     assert warmed.losses == fresh.losses
     assert warmed.metrics == fresh.metrics
@@ -163,5 +164,5 @@ def test_an_unused_or_dead_prewarm_is_harmless(render_project, tmp_path: Path) -
     dead = Prewarmed()
     dead.stop()
     project = private_copy(render_project("multi-input"), tmp_path)
-    report = smoke_train(project, "demo.train", dead)
+    report = smoke_train(project, "demo train", dead)
     assert len(report.losses) == 3  # ran in a fresh process instead

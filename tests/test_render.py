@@ -91,15 +91,19 @@ COMMON_FILES = {
     "README.md",
     "pyproject.toml",
     "demo/__init__.py",
-    "demo/batches.py",
-    "demo/cli.py",
+    "demo/__main__.py",
     "demo/config.py",
     "demo/data.py",
     "demo/model.py",
-    "demo/plots.py",
-    "demo/runs.py",
     "demo/train.py",
-    "demo/tune.py",
+    "demo/tools/__init__.py",
+    "demo/tools/batches.py",
+    "demo/tools/plots.py",
+    "demo/tools/readers.py",
+    "demo/tools/runs.py",
+    "demo/tools/settings.py",
+    "demo/tools/training.py",
+    "demo/tools/tune.py",
     "tests/conftest.py",
     "tests/test_batches.py",
     "tests/test_data.py",
@@ -116,7 +120,10 @@ def files_of(project: Path) -> set[str]:
     return {str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()}
 
 
-TABLES = {"evaluate", "predict"}
+# Every pattern reads files: its schema, evaluate and predict.
+TABLES = {"schema", "evaluate", "predict"}
+# The custom objects are part of the story, on top of the package; the rest, tools/.
+STORY = {"layers", "losses", "metrics"}
 
 
 @pytest.mark.parametrize(
@@ -124,7 +131,6 @@ TABLES = {"evaluate", "predict"}
     [
         (("--loss", "contrastive"), {"layers", "losses", "metrics", "pairs", *TABLES}),
         (("--loss", "binary_crossentropy"), {"layers", "pairs", *TABLES}),
-        # Files in: evaluate and predict, for every pattern.
         (("parallel",), TABLES),
         (("parallel", "--merge", "weighted_average"), {"layers", *TABLES}),
         (("parallel", "--shared-weights", "--branches", "4"), {"layers", *TABLES}),
@@ -141,11 +147,14 @@ TABLES = {"evaluate", "predict"}
     ],
 )
 def test_exact_file_set(render_project: RenderProject, flags, extra) -> None:
-    expected = COMMON_FILES | {f"demo/{name}.py" for name in extra}
+    expected = COMMON_FILES | {
+        f"demo/{name}.py" if name in STORY else f"demo/tools/{name}.py"
+        for name in extra
+    }
     if "--output-transform" in flags:
         expected.add("tests/test_serving.py")
     if "--scale-out" in flags:  # multi-device training: its module and tests
-        expected |= {"demo/distribute.py", "tests/test_scaling.py"}
+        expected |= {"demo/tools/distribute.py", "tests/test_scaling.py"}
     assert files_of(render_project(*flags)) == expected
 
 
@@ -197,6 +206,37 @@ def test_the_story_is_short(render_project: RenderProject, pattern) -> None:
     files = re.findall(r"^\| `([^`]+)` \|", story, flags=re.MULTILINE)
     lines = sum(len((project / name).read_text().splitlines()) for name in files)
     assert lines <= 700, (pattern, lines)
+
+
+def package_imports(path: Path) -> set[str]:
+    """The modules of the package `demo` that a Python file imports."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("demo"):
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+            found.add(node.module or "")
+        elif isinstance(node, ast.Import):
+            found |= {
+                alias.name for alias in node.names if alias.name.startswith("demo")
+            }
+    return found
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_the_story_is_layered_alike_in_every_pattern(
+    render_project: RenderProject, pattern
+) -> None:
+    """config <- model, config <- data, both <- train: model.py and data.py never
+    import each other; the readers import nothing of the package but its config."""
+    package = render_project(pattern) / "demo"
+    assert not {"demo.data"} & package_imports(package / "model.py")
+    assert not {"demo.model", "demo.train"} & package_imports(package / "data.py")
+    assert package_imports(package / "tools" / "readers.py") <= {
+        "demo.config",
+        "demo.config.ModelConfig",
+    }
+    assert {"demo.data", "demo.model"} <= package_imports(package / "train.py")
 
 
 # "a" before a vowel sound ("a one-step decoder" and "a user" are right).
@@ -328,5 +368,5 @@ def test_the_generated_pyproject_is_complete(render_project: RenderProject) -> N
     ]
     for backend in backends:
         assert any(dep.startswith(backend) for dep in extras[backend]), extras[backend]
-    assert pyproject["tool"]["setuptools"]["packages"] == ["demo"]
+    assert pyproject["tool"]["setuptools"]["packages"] == ["demo", "demo.tools"]
     assert pyproject["tool"]["pytest"]["ini_options"]["pythonpath"] == ["."]

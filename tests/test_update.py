@@ -524,7 +524,7 @@ def test_scale_out_is_added_to_an_edited_project_by_update(tmp_path: Path) -> No
     """A lean project gains multi-device training later, the user's edits kept."""
     home = tmp_path / "home"
     project = new_project(None, home, tmp_path / "demo", "parallel")
-    assert not (project / "demo" / "distribute.py").exists()
+    assert not (project / "demo" / "tools" / "distribute.py").exists()
     assert "strategy" not in (project / "demo" / "train.py").read_text()
     model, edited = edit_docstring(project)
     config = project / "demo" / "config.py"
@@ -535,7 +535,7 @@ def test_scale_out_is_added_to_an_edited_project_by_update(tmp_path: Path) -> No
     result = kgen_at(None, home, "update", str(project), "--set", "scale_out=true")
     assert result.returncode == 0, result.stderr
     assert answers_of(project)["scale_out"] is True
-    assert (project / "demo" / "distribute.py").is_file()
+    assert (project / "demo" / "tools" / "distribute.py").is_file()
     assert (project / "tests" / "test_scaling.py").is_file()
     assert "--strategy" in (project / "README.md").read_text()
     assert edited in model.read_text(encoding="utf-8")

@@ -4,12 +4,16 @@ import dataclasses
 
 import keras
 
+# Reserved tokens; the words of a vocabulary take the tokens after them.
+PAD, START, END, UNKNOWN = 0, 1, 2, 3
+RESERVED = ["[pad]", "[start]", "[end]", "[unk]"]
+
 
 def flag(default, description: str, **options):
     """A config field that is also a flag of `train` and `tune` and a config file key.
 
-    `options`: argparse's (`choices`, `flag` for another flag name) and `minimum`,
-    the smallest value (numbers are positive otherwise).
+    `options`: `choices`, the values it takes; `flag`, another flag name than
+    `--field-name`; `minimum`, the smallest value (numbers are positive otherwise).
     """
     return dataclasses.field(default=default, metadata={"help": description, **options})
 

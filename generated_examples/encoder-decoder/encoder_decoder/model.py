@@ -12,11 +12,7 @@ skips padding and padded target steps weigh nothing in the loss.
 import keras
 import numpy as np
 
-from encoder_decoder.config import ModelConfig, TrainConfig
-
-# Reserved tokens; the words of a vocabulary take the tokens after them.
-PAD, START, END, UNKNOWN = 0, 1, 2, 3
-RESERVED = ["[pad]", "[start]", "[end]", "[unk]"]
+from encoder_decoder.config import PAD, START, UNKNOWN, ModelConfig, TrainConfig
 
 
 def build_model(config: ModelConfig | None = None) -> keras.Model:

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from encoder_decoder.batches import ArrayBatches, batches
 from encoder_decoder.model import build_model, compile_model
+from encoder_decoder.tools.batches import ArrayBatches, batches
 
 
 def concatenate(parts):

@@ -4,23 +4,18 @@ import keras
 import numpy as np
 import pytest
 
-from encoder_decoder.config import TrainConfig
-from encoder_decoder.data import (
-    DataError,
-    as_data,
+from encoder_decoder.config import END, PAD, START, UNKNOWN, TrainConfig
+from encoder_decoder.data import as_data, load_splits, make_synthetic_data
+from encoder_decoder.tools.evaluate import evaluate
+from encoder_decoder.tools.predict import predict
+from encoder_decoder.tools.readers import DataError, split, write_file
+from encoder_decoder.tools.schema import (
     as_text,
     find_schema,
     joined,
-    load_splits,
-    make_synthetic_data,
     read_tokens,
-    split,
     words,
-    write_file,
 )
-from encoder_decoder.evaluate import evaluate
-from encoder_decoder.model import END, PAD, START, UNKNOWN
-from encoder_decoder.predict import predict
 from encoder_decoder.train import main, train
 
 ANIMALS = ["cat", "dog", "bird", "fish", "horse", "cow"]

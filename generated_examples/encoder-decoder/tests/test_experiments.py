@@ -8,10 +8,17 @@ from pathlib import Path
 import keras_tuner
 import pytest
 
-from encoder_decoder import evaluate, predict, runs, train, tune
-from encoder_decoder.cli import PROJECT, settable_fields, write_config
+from encoder_decoder import train
 from encoder_decoder.config import ModelConfig, TrainConfig
-from encoder_decoder.data import DataError
+from encoder_decoder.tools import evaluate, predict, runs, training, tune
+from encoder_decoder.tools.readers import DataError
+from encoder_decoder.tools.settings import (
+    PROJECT,
+    ConfigError,
+    check_value,
+    settable_fields,
+    write_config,
+)
 
 # A few steps per run: these tests check the plumbing, not the scores.
 QUICK = ["--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "16"]
@@ -28,7 +35,7 @@ epochs = 3
 def test_flags_win_over_the_config_file_and_the_file_over_defaults(tmp_path):
     path = tmp_path / "settings.toml"
     path.write_text(SETTINGS)
-    model_config, config = train.parse_args(["--config", str(path), "--epochs", "4"])
+    model_config, config = training.parse_args(["--config", str(path), "--epochs", "4"])
     assert model_config == dataclasses.replace(ModelConfig(), units=8)
     assert config == dataclasses.replace(TrainConfig(), learning_rate=0.01, epochs=4)
 
@@ -38,7 +45,7 @@ def test_a_written_config_reads_back_as_the_same_configs(tmp_path):
     config = dataclasses.replace(TrainConfig(), patience=2, output_dir="elsewhere")
     path = write_config(tmp_path / "config.toml", model_config, config, "a test")
     # The output directory stays out: a repeated run gets a directory of its own.
-    assert train.parse_args(["--config", str(path)]) == (
+    assert training.parse_args(["--config", str(path)]) == (
         model_config,
         dataclasses.replace(config, output_dir=None),
     )
@@ -59,16 +66,38 @@ def test_a_bad_config_file_is_a_one_line_error(tmp_path, capsys, text, message):
     path = tmp_path / "settings.toml"
     path.write_text(text)
     with pytest.raises(SystemExit) as exit_info:
-        train.parse_args(["--config", str(path)])
+        training.parse_args(["--config", str(path)])
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
     assert message in error
     assert error.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--epochs", "0"], "argument --epochs: train.epochs must be positive, not 0"),
+        (["--batch-size", "ten"], "train.batch_size takes an integer, not 'ten'"),
+        (["--learning-rate", "inf"], "learning_rate takes a finite number, not inf"),
+    ],
+)
+def test_a_bad_flag_says_what_its_setting_takes(capsys, flags, message):
+    with pytest.raises(SystemExit) as exit_info:
+        training.parse_args(flags)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_value_for_no_setting_is_a_config_error():
+    # The tuner's values go through check_value too.
+    with pytest.raises(ConfigError, match="no setting 'learning_rat'; did you mean"):
+        check_value("train", "learning_rat", 0.1)
+    assert check_value("train", "learning_rate", 1) == 1.0
+
+
 def test_abbreviated_flags_are_refused(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        train.parse_args(["--learning-rat", "0.1"])
+        training.parse_args(["--learning-rat", "0.1"])
     assert exit_info.value.code == 2
     assert "unrecognized arguments: --learning-rat" in capsys.readouterr().err
 
@@ -77,7 +106,7 @@ def test_help_shows_no_tensorflow_start_up_logs():
     # A new process, as a user starts one: TF_CPP_MIN_LOG_LEVEL unset.
     env = {key: value for key, value in os.environ.items() if not key.startswith("TF_")}
     result = subprocess.run(
-        [sys.executable, "-m", train.__name__, "--help"],
+        [sys.executable, "-m", train.__package__, "train", "--help"],
         cwd=Path(__file__).parents[1],
         env=env,
         capture_output=True,
@@ -107,8 +136,8 @@ def test_format_table_aligns_columns():
 
 class FakeTrain:
     """`train` for a search without training: each trial's history is one epoch
-    whose validation loss is the next of `losses` (None: Ctrl-C in that trial).
-    Keeps the configs of each trial."""
+    whose validation loss is the next of `losses` (None: Ctrl-C in that trial; a
+    string: a DataError with that message). Keeps the configs of each trial."""
 
     def __init__(self, losses):
         self.losses = iter(losses)
@@ -121,6 +150,8 @@ class FakeTrain:
         loss = next(self.losses)
         if loss is None:
             raise KeyboardInterrupt
+        if isinstance(loss, str):
+            raise tune.DataError(loss)
         history = Path(config.output_dir) / "history.csv"
         history.write_text(f"epoch,loss,val_loss\n0,{loss},{loss}\n")
         return {"loss": loss}
@@ -133,16 +164,18 @@ def test_best_toml_holds_the_best_trial_not_the_first_or_last(tmp_path, monkeypa
     tune.main(["--max-trials", "3"])
     with open("tuning/search/trials.csv", newline="") as file:
         assert [row["trial"] for row in csv.DictReader(file)] == ["1", "0", "2"]
-    best = train.parse_args(["--config", "tuning/search/best.toml"])
+    best = training.parse_args(["--config", "tuning/search/best.toml"])
     assert best == fake.configs[1]
     assert best not in (fake.configs[0], fake.configs[2])
+    # The first trial trains the settings as given: no search does better.
+    assert fake.configs[0] == (ModelConfig(), TrainConfig())
 
 
 def test_ctrl_c_in_a_search_keeps_its_trials_and_it_resumes(
     tmp_path, monkeypatch, capsys
 ):
     monkeypatch.chdir(tmp_path)
-    fake = FakeTrain([0.5, None, 0.3])
+    fake = FakeTrain([0.5, None, 0.3, 0.4])
     monkeypatch.setattr(tune, "train", fake)
     with pytest.raises(SystemExit) as exit_info:
         tune.main(["--max-trials", "2"])
@@ -154,6 +187,44 @@ def test_ctrl_c_in_a_search_keeps_its_trials_and_it_resumes(
     assert fake.configs[2] == fake.configs[1]
     with open("tuning/search/trials.csv", newline="") as file:
         assert [row["status"] for row in csv.DictReader(file)] == ["completed"] * 2
+    # --restart discards those trials: the search starts over.
+    tune.main(["--max-trials", "1", "--restart"])
+    assert fake.configs[3] == fake.configs[0]
+    with open("tuning/search/trials.csv", newline="") as file:
+        assert [row["trial"] for row in csv.DictReader(file)] == ["0"]
+
+
+@pytest.mark.parametrize(
+    "flags, losses, message",
+    [
+        (["--objective", "loss"], [], "--objective loss: a val_ metric"),
+        (["--objective", "val_auc"], [0.5], "val_auc: the runs log val_loss"),
+        (["--max-trials", "0"], [], "--max-trials must be at least 1"),
+        ([], ["bad data"], "trial 0: bad data"),
+        ([], [], "search_space names 'no_such_field', which is no ModelConfig"),
+    ],
+    ids=["training-metric", "unlogged-metric", "no-trials", "bad-data", "bad-space"],
+)
+def test_a_search_that_cannot_run_is_a_one_line_error(
+    tmp_path, monkeypatch, capsys, flags, losses, message
+):
+    monkeypatch.chdir(tmp_path)
+    fake = FakeTrain(losses)
+    monkeypatch.setattr(tune, "train", fake)
+    search_space = tune.search_space
+
+    def space_naming_no_field(hp, model, config):
+        search_space(hp, model, config)
+        hp.Int("no_such_field", 1, 2)
+
+    if message.startswith("search_space"):
+        monkeypatch.setattr(tune, "search_space", space_naming_no_field)
+    with pytest.raises(SystemExit) as exit_info:
+        tune.main(["--max-trials", "2", *flags])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+    assert len(fake.configs) == len(losses)  # no trial but those that ran into it
 
 
 def test_predict_writes_over_no_file_unasked_and_never_its_data(tmp_path, capsys):
@@ -197,7 +268,7 @@ def fake_run(run_dir, config_toml):
             '[project]\npackage = "another"\npattern = "some-pattern"\n',
             f"is a run of the some-pattern project another, not of this "
             f"{PROJECT['pattern']} project {PROJECT['package']}: evaluate and predict "
-            "it with python -m another.evaluate",
+            "it with python -m another instead",
         ),
         ("[model]\n", "no config.toml names its project"),
         (None, "no config.toml names its project"),
@@ -244,8 +315,8 @@ def test_search_then_train_the_best_and_compare_runs(tmp_path, monkeypatch, caps
     assert [line.split()[0] for line in table[1:3]] == ["best", "defaults"]
     assert (tmp_path / "runs" / "validation_curves.png").is_file()
     # The best run trained with the best trial's settings.
-    ran = train.parse_args(["--config", str(tmp_path / "runs/best/config.toml")])
-    assert ran == train.parse_args(["--config", str(search / "best.toml")])
+    ran = training.parse_args(["--config", str(tmp_path / "runs/best/config.toml")])
+    assert ran == training.parse_args(["--config", str(search / "best.toml")])
 
-    if train.writes_tensorboard_logs():  # the HParams dashboard's record of the run
+    if training.writes_tensorboard_logs():  # the HParams dashboard's record of the run
         assert list((tmp_path / "runs/best/logs").glob("events.out.tfevents.*"))

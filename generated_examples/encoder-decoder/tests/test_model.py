@@ -1,8 +1,7 @@
 import numpy as np
 
+from encoder_decoder.config import START, UNKNOWN
 from encoder_decoder.model import (
-    START,
-    UNKNOWN,
     build_inference_models,
     build_model,
     decode_sequence,
@@ -21,8 +20,13 @@ def test_one_distribution_per_target_token(config, batch):
 def test_encoder_and_decoder_share_one_recurrent_layer(config):
     model = build_model(config)
     recurrent = model.get_layer("recurrent")
-    # Called twice (encoder, decoder), with a single set of weights.
-    assert len(recurrent._inbound_nodes) == 2
+    # Called twice (encoder, decoder), with a single set of weights: the model's
+    # config lists each call of a layer.
+    calls = {
+        layer["name"]: len(layer["inbound_nodes"])
+        for layer in model.get_config()["layers"]
+    }
+    assert calls["recurrent"] == 2
     # Two embeddings, the recurrent layer's weights, the output kernel and bias.
     assert len(model.trainable_weights) == 2 + len(recurrent.trainable_weights) + 2
 

@@ -1,7 +1,7 @@
 import numpy as np
 from matplotlib.image import imread
 
-from encoder_decoder.plots import learning_curves
+from encoder_decoder.tools.plots import learning_curves
 
 
 def test_learning_curves_draw_a_run_history(tmp_path):

@@ -10,8 +10,8 @@ ACTIVATIONS = ("relu", "gelu", "silu", "tanh")
 def flag(default, description: str, **options):
     """A config field that is also a flag of `train` and `tune` and a config file key.
 
-    `options`: argparse's (`choices`, `flag` for another flag name) and `minimum`,
-    the smallest value (numbers are positive otherwise).
+    `options`: `choices`, the values it takes; `flag`, another flag name than
+    `--field-name`; `minimum`, the smallest value (numbers are positive otherwise).
     """
     return dataclasses.field(default=default, metadata={"help": description, **options})
 
@@ -40,6 +40,9 @@ class ModelConfig:
     )
     num_classes: int = from_data(3, "classes the head predicts")
 
+
+# The targets of a file: name and number of classes.
+TARGETS = {"label": ModelConfig().num_classes}
 
 # Batches per compiled call, by backend: the fastest for small models in kgen's
 # benchmarks; on torch Keras runs one batch per call and takes no other value.

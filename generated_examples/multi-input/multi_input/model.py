@@ -11,7 +11,6 @@ import keras
 import numpy as np
 
 from multi_input.config import ModelConfig, TrainConfig
-from multi_input.data import Data
 
 
 def build_model(config: ModelConfig | None = None) -> keras.Model:
@@ -46,7 +45,7 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
     return keras.Model(inputs, probabilities, name="multi_input")
 
 
-def adapt(model: keras.Model, data: Data) -> keras.Model:
+def adapt(model: keras.Model, data: tuple) -> keras.Model:
     """Fit the model's preprocessing layers to the training data; return the model.
 
     Each input's `normalize_<name>` learns its features' mean and variance, so that
@@ -63,12 +62,15 @@ def fit_normalization(layer: keras.layers.Normalization, values: np.ndarray) -> 
 
     The layer divides by each feature's standard deviation. For a feature that never
     varies in the training data that is 0 (Keras takes 1e-7), and any other value
-    met later would be blown up ten million times: its variance is set to 1 instead.
+    met later would be blown up ten million times: it is taken as 1 instead.
     """
-    layer.adapt(values)
-    variance = keras.ops.convert_to_numpy(layer.adapt_variance)
-    layer.adapt_variance.assign(np.where(variance > 1e-10, variance, 1.0))
-    layer.finalize_state()
+    axes = tuple(range(values.ndim - 1))  # all but the last: features or channels
+    mean = values.mean(axis=axes, keepdims=True, dtype="float64")
+    std = values.std(axis=axes, keepdims=True, dtype="float64")
+    std = np.where(std > 1e-5, std, 1.0)
+    # `adapt` learns the mean and variance of its data: two rows, mean - std and
+    # mean + std, have exactly these.
+    layer.adapt(np.concatenate([mean - std, mean + std]))
 
 
 def compile_model(model: keras.Model, config: TrainConfig | None = None) -> keras.Model:

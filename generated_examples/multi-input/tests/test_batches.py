@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from multi_input.batches import ArrayBatches, batches
 from multi_input.model import build_model, compile_model
+from multi_input.tools.batches import ArrayBatches, batches
 
 
 def concatenate(parts):

@@ -5,23 +5,13 @@ import keras
 import numpy as np
 import pytest
 
-from multi_input.config import ModelConfig, TrainConfig
-from multi_input.data import (
-    TARGETS,
-    DataError,
-    as_data,
-    as_targets,
-    category_names,
-    find_schema,
-    load_splits,
-    make_synthetic_data,
-    read_examples,
-    split,
-    write_file,
-)
-from multi_input.evaluate import evaluate
+from multi_input.config import TARGETS, ModelConfig, TrainConfig
+from multi_input.data import as_data, as_targets, load_splits, make_synthetic_data
 from multi_input.model import adapt, build_model
-from multi_input.predict import predict
+from multi_input.tools.evaluate import evaluate
+from multi_input.tools.predict import predict
+from multi_input.tools.readers import DataError, split, write_file
+from multi_input.tools.schema import category_names, find_schema, read_examples
 from multi_input.train import main, train
 
 CLASSIFIED = [name for name, classes in TARGETS.items() if classes]

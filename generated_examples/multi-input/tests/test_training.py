@@ -4,7 +4,9 @@ from pathlib import Path
 import keras
 import pytest
 
+from multi_input import __main__
 from multi_input.config import TrainConfig
+from multi_input.tools import training
 from multi_input.train import main, train
 
 QUICK = ["--epochs", "2", "--steps-per-epoch", "1", "--steps-per-execution", "1"]
@@ -34,7 +36,7 @@ def test_a_failed_start_leaves_no_run_directory(tmp_path, monkeypatch):
     def unwritable(*args):
         raise TypeError("Object of type bytes is not JSON serializable")
 
-    monkeypatch.setattr(f"{train.__module__}.write_config", unwritable)
+    monkeypatch.setattr(training, "write_config", unwritable)
     with pytest.raises(TypeError):
         main(QUICK)
     assert list(Path("runs").glob("*")) == []
@@ -70,3 +72,19 @@ def test_ctrl_c_before_an_epoch_ends_keeps_nothing(tmp_path, monkeypatch, capsys
     assert not (tmp_path / "run").exists()
     last = capsys.readouterr().err.splitlines()[-1]
     assert last.startswith("Interrupted: no epoch had ended: nothing kept")
+
+
+def test_the_commands_are_one_entry_point(monkeypatch, capsys):
+    """`python -m` the package runs a command's main with the rest of the arguments."""
+    ran = []
+    monkeypatch.setattr(training, "main", lambda train, argv: ran.append(argv))
+    __main__.main(["train", "--epochs", "1"])
+    assert ran == [["--epochs", "1"]]
+    for argv in ([], ["trian"]):
+        with pytest.raises(SystemExit) as exit_info:
+            __main__.main(argv)
+        assert exit_info.value.code == 2
+        assert "choose one of train, tune" in capsys.readouterr().err
+    __main__.main(["--help"])
+    listed = capsys.readouterr().out
+    assert all(command in listed for command in __main__.COMMANDS)

@@ -10,6 +10,8 @@ HEADS = {
     "score": 0,
     "category": 3,
 }
+# The targets of a file: name and number of classes (0: a regression target).
+TARGETS = HEADS
 # Weight of each head's loss in the training loss (their weighted sum).
 LOSS_WEIGHTS = {
     "score": 1.0,
@@ -20,8 +22,8 @@ LOSS_WEIGHTS = {
 def flag(default, description: str, **options):
     """A config field that is also a flag of `train` and `tune` and a config file key.
 
-    `options`: argparse's (`choices`, `flag` for another flag name) and `minimum`,
-    the smallest value (numbers are positive otherwise).
+    `options`: `choices`, the values it takes; `flag`, another flag name than
+    `--field-name`; `minimum`, the smallest value (numbers are positive otherwise).
     """
     return dataclasses.field(default=default, metadata={"help": description, **options})
 

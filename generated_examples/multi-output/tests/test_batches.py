@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from multi_output.batches import ArrayBatches, batches
 from multi_output.model import build_model, compile_model
+from multi_output.tools.batches import ArrayBatches, batches
 
 
 def concatenate(parts):

@@ -5,23 +5,13 @@ import keras
 import numpy as np
 import pytest
 
-from multi_output.config import ModelConfig, TrainConfig
-from multi_output.data import (
-    TARGETS,
-    DataError,
-    as_data,
-    as_targets,
-    category_names,
-    find_schema,
-    load_splits,
-    make_synthetic_data,
-    read_examples,
-    split,
-    write_file,
-)
-from multi_output.evaluate import evaluate
+from multi_output.config import TARGETS, ModelConfig, TrainConfig
+from multi_output.data import as_data, as_targets, load_splits, make_synthetic_data
 from multi_output.model import adapt, build_model
-from multi_output.predict import predict
+from multi_output.tools.evaluate import evaluate
+from multi_output.tools.predict import predict
+from multi_output.tools.readers import DataError, split, write_file
+from multi_output.tools.schema import category_names, find_schema, read_examples
 from multi_output.train import main, train
 
 CLASSIFIED = [name for name, classes in TARGETS.items() if classes]

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from parallel.batches import ArrayBatches, batches
 from parallel.model import build_model, compile_model
+from parallel.tools.batches import ArrayBatches, batches
 
 
 def concatenate(parts):

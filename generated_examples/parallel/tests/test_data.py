@@ -5,23 +5,13 @@ import keras
 import numpy as np
 import pytest
 
-from parallel.config import ModelConfig, TrainConfig
-from parallel.data import (
-    TARGETS,
-    DataError,
-    as_data,
-    as_targets,
-    category_names,
-    find_schema,
-    load_splits,
-    make_synthetic_data,
-    read_examples,
-    split,
-    write_file,
-)
-from parallel.evaluate import evaluate
+from parallel.config import TARGETS, ModelConfig, TrainConfig
+from parallel.data import as_data, as_targets, load_splits, make_synthetic_data
 from parallel.model import adapt, build_model
-from parallel.predict import predict
+from parallel.tools.evaluate import evaluate
+from parallel.tools.predict import predict
+from parallel.tools.readers import DataError, split, write_file
+from parallel.tools.schema import category_names, find_schema, read_examples
 from parallel.train import main, train
 
 CLASSIFIED = [name for name, classes in TARGETS.items() if classes]

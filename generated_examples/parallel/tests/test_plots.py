@@ -1,7 +1,7 @@
 import numpy as np
 from matplotlib.image import imread
 
-from parallel.plots import confusion_counts, learning_curves
+from parallel.tools.plots import confusion_counts, learning_curves
 
 
 def test_learning_curves_draw_a_run_history(tmp_path):

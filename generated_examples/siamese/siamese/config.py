@@ -8,8 +8,8 @@ import keras
 def flag(default, description: str, **options):
     """A config field that is also a flag of `train` and `tune` and a config file key.
 
-    `options`: argparse's (`choices`, `flag` for another flag name) and `minimum`,
-    the smallest value (numbers are positive otherwise).
+    `options`: `choices`, the values it takes; `flag`, another flag name than
+    `--field-name`; `minimum`, the smallest value (numbers are positive otherwise).
     """
     return dataclasses.field(default=default, metadata={"help": description, **options})
 

@@ -4,7 +4,6 @@ import keras
 import numpy as np
 
 from siamese.config import ModelConfig, TrainConfig
-from siamese.data import Data
 from siamese.layers import EuclideanDistance
 from siamese.losses import ContrastiveLoss
 from siamese.metrics import DistanceAccuracy, DistanceAUC
@@ -37,7 +36,7 @@ def build_model(config: ModelConfig | None = None) -> keras.Model:
     return keras.Model({"left": left, "right": right}, distance, name="siamese")
 
 
-def adapt(model: keras.Model, data: Data) -> keras.Model:
+def adapt(model: keras.Model, data: tuple) -> keras.Model:
     """Fit the encoder's Normalization layer to the training items; return the model.
 
     It learns each feature's (or channel's) mean and variance, so that the saved
@@ -56,15 +55,18 @@ def fit_normalization(layer: keras.layers.Normalization, values: np.ndarray) -> 
 
     The layer divides by each feature's standard deviation. For a feature that never
     varies in the training data that is 0 (Keras takes 1e-7), and any other value
-    met later would be blown up ten million times: its variance is set to 1 instead.
+    met later would be blown up ten million times: it is taken as 1 instead.
     """
-    layer.adapt(values)
-    variance = keras.ops.convert_to_numpy(layer.adapt_variance)
-    layer.adapt_variance.assign(np.where(variance > 1e-10, variance, 1.0))
-    layer.finalize_state()
+    axes = tuple(range(values.ndim - 1))  # all but the last: features or channels
+    mean = values.mean(axis=axes, keepdims=True, dtype="float64")
+    std = values.std(axis=axes, keepdims=True, dtype="float64")
+    std = np.where(std > 1e-5, std, 1.0)
+    # `adapt` learns the mean and variance of its data: two rows, mean - std and
+    # mean + std, have exactly these.
+    layer.adapt(np.concatenate([mean - std, mean + std]))
 
 
-def choose_threshold(model: keras.Model, pairs: Data, batch_size: int = 256) -> float:
+def choose_threshold(model: keras.Model, pairs: tuple, batch_size: int = 256) -> float:
     """The distance below which the most `pairs` are called right as "same"."""
     inputs, same = pairs
     scores = model.predict(inputs, batch_size=batch_size, verbose=0).reshape(-1)

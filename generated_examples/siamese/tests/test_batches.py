@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from siamese.batches import ArrayBatches, batches
 from siamese.model import build_model, compile_model
+from siamese.tools.batches import ArrayBatches, batches
 
 
 def concatenate(parts):

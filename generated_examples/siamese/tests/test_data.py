@@ -5,22 +5,13 @@ import numpy as np
 import pytest
 
 from siamese.config import TrainConfig
-from siamese.data import (
-    DataError,
-    PairSampler,
-    Schema,
-    draw_pairs,
-    load_splits,
-    make_synthetic_items,
-    read_items,
-    read_pairs,
-    split,
-    write_file,
-)
-from siamese.evaluate import evaluate
+from siamese.data import PairSampler, draw_pairs, load_splits, make_synthetic_items
 from siamese.model import adapt, build_model, choose_threshold
-from siamese.pairs import PairBatches
-from siamese.predict import predict
+from siamese.tools.evaluate import evaluate
+from siamese.tools.pairs import PairBatches
+from siamese.tools.predict import predict
+from siamese.tools.readers import DataError, split, write_file
+from siamese.tools.schema import Schema, read_items, read_pairs
 from siamese.train import main, train
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 from matplotlib.image import imread
 
-from siamese.plots import learning_curves, roc_points
+from siamese.tools.plots import learning_curves, roc_points
 
 
 def test_learning_curves_draw_a_run_history(tmp_path):
