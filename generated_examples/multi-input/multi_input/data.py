@@ -3,7 +3,7 @@
 Your own data is a table (CSV or Parquet) or a `.npz` file of named arrays, one row
 per example:
 
-    label    the class: integers 0..2, or up to 3 class names
+    label    the class: integers or class names, two classes or more
     NAME.*   the columns of input NAME (numbers or text categories), such as
              clinical.age, clinical.weight, scan.p0, scan.p1, ...
 

@@ -3,8 +3,8 @@
 Your own data is a table (CSV or Parquet) or a `.npz` file of named arrays, one row
 per example, with one column per head:
 
-    score  numbers, in your units
-    category  integers 0..2 or up to 3 class names
+    score     numbers, in your units
+    category  classes: integers or class names, two or more
     features  every other column (or --features a,b,c): numbers or text categories
 
     python -m multi_output train \\

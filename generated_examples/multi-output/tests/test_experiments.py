@@ -202,8 +202,16 @@ def test_ctrl_c_in_a_search_keeps_its_trials_and_it_resumes(
         (["--max-trials", "0"], [], "--max-trials must be at least 1"),
         ([], ["bad data"], "trial 0: bad data"),
         ([], [], "search_space names 'no_such_field', which is no ModelConfig"),
+        (["--output-dir", "runs/x"], [], "--output-dir: each trial writes to tuning"),
     ],
-    ids=["training-metric", "unlogged-metric", "no-trials", "bad-data", "bad-space"],
+    ids=[
+        "training-metric",
+        "unlogged-metric",
+        "no-trials",
+        "bad-data",
+        "bad-space",
+        "output-dir",
+    ],
 )
 def test_a_search_that_cannot_run_is_a_one_line_error(
     tmp_path, monkeypatch, capsys, flags, losses, message

@@ -3,7 +3,7 @@
 Your own data is a table (CSV or Parquet) or a `.npz` file of named arrays, one row
 per example:
 
-    label     the class: integers 0..2, or up to 3 class names
+    label     the class: integers or class names, two classes or more
     features  every other column (or --features a,b,c): numbers or text categories
 
     python -m parallel train \\

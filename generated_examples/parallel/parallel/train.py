@@ -19,11 +19,10 @@ def train(
 ) -> dict[str, float]:
     """Train with early stopping, keep the best model, and return test metrics.
 
-    Writes to `config.output_dir`: `config.toml` (the settings, for `--config`),
-    `best.keras` (the best by validation loss), `history.csv`, TensorBoard logs in
-    `logs/` (TensorFlow),
-    `schema.json` (the data's columns and classes, for evaluate and predict),
-    `metrics.json` and plots (`*.png`).
+    Writes to `config.output_dir`: the settings (`config.toml`, for `--config`),
+    the best model by validation loss (`best.keras`), `history.csv`, `metrics.json`,
+    plots (`*.png`) and, on TensorFlow, TensorBoard logs (`logs/`);
+    `schema.json` (the data's columns and classes, for evaluate and predict).
     """
     model_config = model_config or ModelConfig()
     config = training.start(config)
@@ -53,7 +52,6 @@ def train(
         verbose=0,
     )
     result_plots(model, test_split, schema, output_dir)
-
     return training.finish(output_dir, results, model_config, config)
 
 

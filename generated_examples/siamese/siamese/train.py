@@ -13,6 +13,7 @@ from siamese.model import (
     build_model,
     choose_threshold,
     compile_model,
+    default_threshold,
     set_threshold,
 )
 from siamese.tools import training
@@ -26,12 +27,11 @@ def train(
 ) -> dict[str, float]:
     """Train with early stopping, keep the best model, and return test metrics.
 
-    Writes to `config.output_dir`: `config.toml` (the settings, for `--config`),
-    `best.keras` (the best by validation loss), `history.csv`, TensorBoard logs in
-    `logs/` (TensorFlow),
+    Writes to `config.output_dir`: the settings (`config.toml`, for `--config`),
+    the best model by validation loss (`best.keras`), `history.csv`, `metrics.json`,
+    plots (`*.png`) and, on TensorFlow, TensorBoard logs (`logs/`);
     `schema.json` (the data's columns and the "same" threshold, for evaluate and
-    predict), `encoder.keras` (the encoder alone, to embed items),
-    `metrics.json` and plots (`*.png`).
+    predict) and `encoder.keras` (the encoder alone, to embed items).
     """
     model_config = model_config or ModelConfig()
     config = training.start(config)
@@ -42,6 +42,9 @@ def train(
     )
     output_dir = Path(config.output_dir)
     training.write_settings(output_dir, model_config, config)
+    # "Same" by the default threshold until the validation pairs choose one (after
+    # `fit`): an interrupted run's evaluate and predict take this one.
+    schema = dataclasses.replace(schema, threshold=default_threshold(config))
     schema.save(output_dir / "schema.json")
     model = compile_model(adapt(build_model(model_config), train_split), config)
     model.fit(
@@ -67,7 +70,6 @@ def train(
         verbose=0,
     )
     result_plots(model, test_split, schema, output_dir)
-
     return training.finish(output_dir, results, model_config, config)
 
 

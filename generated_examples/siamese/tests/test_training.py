@@ -59,6 +59,9 @@ def test_ctrl_c_keeps_the_best_model_so_far(tmp_path, monkeypatch, capsys):
     assert best.is_file()
     last = capsys.readouterr().err.splitlines()[-1]
     assert last.startswith(f"Interrupted: kept {best}, the best model so far")
+    # evaluate and predict call pairs "same" by the schema's threshold: set already.
+    schema = json.loads((tmp_path / "run" / "schema.json").read_text())
+    assert schema["threshold"] is not None
 
 
 def test_ctrl_c_before_an_epoch_ends_keeps_nothing(tmp_path, monkeypatch, capsys):

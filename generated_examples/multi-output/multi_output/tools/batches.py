@@ -47,7 +47,8 @@ def tf_dataset(
 
 
 class ArrayBatches(keras.utils.PyDataset):
-    """Batches sliced from in-memory arrays; `fit` reads them on every backend."""
+    """Batches sliced from in-memory arrays, which `fit` reads on any backend
+    (`batches` picks them on JAX and torch)."""
 
     def __init__(
         self,

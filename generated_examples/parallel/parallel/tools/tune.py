@@ -76,7 +76,7 @@ def trial_configs(
     values: dict, model: ModelConfig, config: TrainConfig
 ) -> tuple[ModelConfig, TrainConfig]:
     """The base configs with a trial's hyperparameter values in their fields."""
-    changes = {"model": {}, "train": {}}
+    changes = {section: {} for section in settings.SECTIONS}
     for name, value in fields(values).items():
         section = "model" if name in settings.settable_fields("model") else "train"
         if name not in settings.settable_fields(section):
@@ -172,6 +172,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.exit(2, f"error: --objective {args.objective}: a val_ metric\n")
     try:
         args.base = settings.read_settings(args)
+        if args.base[1].output_dir is not None:
+            raise settings.ConfigError(
+                "--output-dir: each trial writes to tuning/NAME/trial_N; name the "
+                "search with --name"
+            )
         args.space = keras_tuner.HyperParameters()
         search_space(args.space, *args.base)
         # Each name a field, each value one it takes: checked before any trial.
@@ -250,3 +255,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"Best: trial {best.trial_id}, {args.objective} {best.score:.4f}")
     print(f"Its settings: {path}; {command} {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -70,8 +70,8 @@ def find_schema(path, label: str, features: str | None) -> Schema:
         return Schema(["left", "right"], "label", list(arrays["left"].shape[1:]))
     if features:
         columns = [name.strip() for name in features.split(",")]
-    else:  # `file`: the file names of an image folder's images
-        columns = [name for name in arrays if name not in (label, "file")]
+    else:
+        columns = [name for name in arrays if name != label]
     for column in [label, *columns]:
         if column not in arrays:
             raise DataError(

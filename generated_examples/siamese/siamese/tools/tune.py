@@ -56,7 +56,8 @@ def search_space(
         sampling="log",
         default=model.embedding_dim,
     )
-    hp.Float("margin", config.margin / 4, config.margin * 4, default=config.margin)
+    # Not the margin: the contrastive loss grows with it, so trials of different
+    # margins could not be ranked by their validation loss.
     hp.Float(
         "learning_rate",
         config.learning_rate / 10,
@@ -80,7 +81,7 @@ def trial_configs(
     values: dict, model: ModelConfig, config: TrainConfig
 ) -> tuple[ModelConfig, TrainConfig]:
     """The base configs with a trial's hyperparameter values in their fields."""
-    changes = {"model": {}, "train": {}}
+    changes = {section: {} for section in settings.SECTIONS}
     for name, value in fields(values).items():
         section = "model" if name in settings.settable_fields("model") else "train"
         if name not in settings.settable_fields(section):
@@ -176,6 +177,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.exit(2, f"error: --objective {args.objective}: a val_ metric\n")
     try:
         args.base = settings.read_settings(args)
+        if args.base[1].output_dir is not None:
+            raise settings.ConfigError(
+                "--output-dir: each trial writes to tuning/NAME/trial_N; name the "
+                "search with --name"
+            )
         args.space = keras_tuner.HyperParameters()
         search_space(args.space, *args.base)
         # Each name a field, each value one it takes: checked before any trial.
@@ -254,3 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"Best: trial {best.trial_id}, {args.objective} {best.score:.4f}")
     print(f"Its settings: {path}; {command} {path}")
+
+
+if __name__ == "__main__":
+    main()
