@@ -5,8 +5,8 @@ copier exports only its run_* functions (and `copier.errors`); its question mach
 modules whose names start with an underscore. kgen uses them so that questions mean
 exactly what they mean to copier: the rest of kgen goes through the small functions
 and the class below, never through a copier object. tests/test_copier_api.py checks
-the contract (each internal used here) and that the installed copier is one of
-CHECKED_COPIER_VERSIONS.
+the contract (each internal used here) and that the installed copier is in the
+series of CHECKED_COPIER_VERSIONS.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from copier._user_data import AnswersMap
 from copier._user_data import Question as CopierQuestion
 
 # The copier releases this module was checked against (tests/test_copier_api.py
-# fails on any other). For a new copier: re-check this module against it, then add
-# the version; pyproject.toml's copier pin starts at the oldest. (Older ones fail
+# fails on a release of another minor series). For a new copier: re-check this
+# module against it, then add the version; pyproject.toml's copier pin runs from the
+# oldest to the end of the newest one's minor series. (Older ones fail
 # kgen's tests: 9.18.2 has no `Question.get_ask`, 9.19.0's git checkout of a
 # template version fails.)
 CHECKED_COPIER_VERSIONS = ("9.19.1",)

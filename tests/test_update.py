@@ -20,7 +20,7 @@ import pytest
 import yaml
 from conftest import GIT_IDENTITY, ROOT, environment, git, run_in
 
-from kgen import __version__
+from kgen import __version__, store
 from kgen.store import template_tag
 
 TRAIN_CONFIG = Path("templates/keras/includes/train_config.py.jinja")
@@ -209,9 +209,7 @@ def test_a_project_of_a_development_kgen_is_flagged_by_update(
 
 def release_tags() -> list[str]:
     """The tags of templates/keras.bundle, oldest release first."""
-    listing = git(ROOT, "ls-remote", "--tags", str(ROOT / "templates" / "keras.bundle"))
-    tags = [line.rsplit("refs/tags/", 1)[1] for line in listing.splitlines()]
-    return sorted(tags, key=lambda tag: tuple(int(part) for part in tag[1:].split(".")))
+    return store.release_tags(ROOT / "templates" / "keras.bundle")[::-1]
 
 
 def render_release(tag: str, dest: Path, pattern: str, source: str) -> Path:
