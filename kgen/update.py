@@ -256,16 +256,17 @@ def update(
     lines = changed_paths(project)
     listing = "diff", "-z", "--name-only", "--relative", "--diff-filter=D", "HEAD"
     gone = [name for name in git(*listing, "--", ".", cwd=project).split("\0") if name]
+    final = read_answers(project)  # as copier's update left them
     notes: list[str] = []
     kept: list[str] = []
     if gone or splits:
         files = {**splits, **{name: moves.get(name, []) for name in gone}}
         location = BUNDLE_SOURCE if builtin else source
         versions = (f"{location}@{old_version}", previous)
-        new_answers = {k: v for k, v in read_answers(project).items() if k[0] != "_"}
-        new_version = f"{location}@{read_answers(project).get('_commit', vcs_ref)}"
+        new_answers = {k: v for k, v in final.items() if k[0] != "_"}
+        new_spec = f"{location}@{final.get('_commit', vcs_ref)}"
         notes, kept = carry_moves(
-            project, versions, (new_version, new_answers), files, trust
+            project, versions, (new_spec, new_answers), files, trust
         )
         lines = changed_paths(project)
     prefix = git("rev-parse", "--show-prefix", cwd=project).strip()
@@ -280,7 +281,6 @@ def update(
                 if path.is_file() and path_of_top(path, top) not in conflicts
             ],
         )
-    final = read_answers(project)
     new_version = str(final.get("_commit", old_version))
     smoke_module = questionnaire.render(smoke_setting, final) if smoke_setting else None
     return UpdateReport(
