@@ -121,7 +121,9 @@ def files_of(project: Path) -> set[str]:
 
 
 # Every pattern reads files: its schema, evaluate and predict.
-TABLES = {"schema", "evaluate", "predict"}
+READERS = {"schema", "evaluate", "predict"}
+# The patterns whose data is tables also stream them from disk.
+TABLES = {*READERS, "streaming"}
 # The custom objects are part of the story, on top of the package; the rest, tools/.
 STORY = {"layers", "losses", "metrics"}
 
@@ -129,17 +131,17 @@ STORY = {"layers", "losses", "metrics"}
 @pytest.mark.parametrize(
     ("flags", "extra"),
     [
-        (("--loss", "contrastive"), {"layers", "losses", "metrics", "pairs", *TABLES}),
-        (("--loss", "binary_crossentropy"), {"layers", "pairs", *TABLES}),
+        (("--loss", "contrastive"), {"layers", "losses", "metrics", "pairs", *READERS}),
+        (("--loss", "binary_crossentropy"), {"layers", "pairs", *READERS}),
         (("parallel",), TABLES),
         (("parallel", "--merge", "weighted_average"), {"layers", *TABLES}),
         (("parallel", "--shared-weights", "--branches", "4"), {"layers", *TABLES}),
         (("multi-input",), TABLES),
         (("multi-output",), TABLES),
-        (("encoder-decoder",), TABLES),
+        (("encoder-decoder",), READERS),
         (("multi-output", "--output-transform", "log"), {"layers", *TABLES}),
         (("multi-output", "--output-transform", "scale_shift"), TABLES),
-        (("encoder-decoder", "--scale-out"), {"distribute", *TABLES}),
+        (("encoder-decoder", "--scale-out"), {"distribute", *READERS}),
         (
             ("parallel", "--scale-out", "--merge", "weighted_average"),
             {"layers", *TABLES},
@@ -153,6 +155,8 @@ def test_exact_file_set(render_project: RenderProject, flags, extra) -> None:
     }
     if "--output-transform" in flags:
         expected.add("tests/test_serving.py")
+    if "streaming" in extra:
+        expected.add("tests/test_streaming.py")
     if "--scale-out" in flags:  # multi-device training: its module and tests
         expected |= {"demo/tools/distribute.py", "tests/test_scaling.py"}
     assert files_of(render_project(*flags)) == expected
