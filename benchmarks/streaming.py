@@ -4,6 +4,7 @@ when it streams its data from disk, against reading it whole, side by side.
     python benchmarks/streaming.py                 # all of it (~15 minutes, 5 GB disk)
     python benchmarks/streaming.py --only speed    # streaming against in memory
     python benchmarks/streaming.py --only big --rows 4000000
+    python benchmarks/streaming.py --python jax=/tmp/jax/bin/python --backends jax
 
 Every run is the default `parallel` project's own command (`python -m PKG train`,
 `evaluate`) in a fresh process on the backend it names, and its peak memory is
@@ -75,12 +76,18 @@ def write_table(folder: Path, rows: int, files: int, seed: int) -> Path:
     return folder
 
 
+# The Python of each backend: this one, unless --python BACKEND=PATH names another
+# (an environment with that backend alone: Keras imports TensorFlow wherever it is
+# installed, in `keras.utils.set_random_seed`, and its memory counts).
+PYTHONS: dict[str, str] = {}
+
+
 def run(project: Path, backend: str, *args: str) -> dict:
     """Run `python -m PKG ARGS` in `project` on `backend`: seconds, peak RSS in MB,
     and its output."""
     start = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", project.name, *args],
+        [PYTHONS.get(backend, sys.executable), "-m", project.name, *args],
         cwd=project,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -114,7 +121,9 @@ def render(scratch: Path) -> Path:
 
 
 def backends() -> list[str]:
-    return [name for name in ("tensorflow", "jax") if importlib.util.find_spec(name)]
+    """The backends this Python has, and those --python names."""
+    found = [name for name in ("tensorflow", "jax") if importlib.util.find_spec(name)]
+    return found + [name for name in PYTHONS if name not in found]
 
 
 def big(project: Path, scratch: Path, rows: int, backend: str) -> list[str]:
@@ -205,8 +214,17 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=16_000_000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--backends", default=",".join(backends()))
+    parser.add_argument("--backends", help="comma-separated; default: all found")
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="BACKEND=PATH",
+        help="the Python to run BACKEND with (repeatable)",
+    )
     args = parser.parse_args()
+    PYTHONS.update(entry.split("=", 1) for entry in args.python)
+    args.backends = args.backends or ",".join(backends())
     parts = args.only.split(",")
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
