@@ -127,7 +127,9 @@ def render_project(pattern: str, dest: Path, template: Path | None) -> Path:
 
     source = builtin_source()
     local = template or source.local
-    answers = Questionnaire.of(local).resolve({"pattern": pattern, "project_name": pattern})
+    answers = Questionnaire.of(local).resolve(
+        {"pattern": pattern, "project_name": pattern}
+    )
     return render(str(local), dest, answers)
 
 
@@ -154,7 +156,12 @@ def environment(backend: str, project: Path) -> dict[str, str]:
 
 
 def run_train(
-    python: str, backend: str, project: Path, epochs: int, scratch: Path
+    python: str,
+    backend: str,
+    project: Path,
+    epochs: int,
+    scratch: Path,
+    flags: list[str],
 ) -> dict:
     """One `train` run of `epochs` epochs: its wall time and its timestamps."""
     package = project.name
@@ -169,6 +176,7 @@ def run_train(
         "1000",
         "--output-dir",
         str(output_dir / "run"),
+        *flags,
     ]
     env = environment(backend, project)
     env["TRAIN_COMMAND_SPAWN"] = repr(time.time())
@@ -206,7 +214,10 @@ def jax_limit(python: str, project: Path, batch_size: int) -> float:
 
 
 def batch_size_of(python: str, backend: str, project: Path) -> int:
-    code = f"from {project.name}.config import TrainConfig; print(TrainConfig().batch_size)"
+    code = (
+        f"from {project.name}.config import TrainConfig; "
+        "print(TrainConfig().batch_size)"
+    )
     return int(
         subprocess.run(
             [python, "-c", code],
@@ -267,27 +278,33 @@ def summarize(short: list[dict], long: list[dict], epochs: int, batch: int) -> d
 
 def table(results: dict, limit: float | None) -> str:
     lines = [
-        "| project | backend | template | steady samples/s | x limit | by t_K - t_1 | in-epoch "
-        "samples/s | overhead s/epoch (share) | to 1st step s | 1-epoch run s |",
+        "| project | backend | template | steady samples/s | x limit | by t_K - t_1 "
+        "| in-epoch samples/s | overhead s/epoch (share) | to 1st step s "
+        "| 1-epoch run s |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for (pattern, backend, template), row in results.items():
         to_limit = f"{row['steady'] / limit:.2f}" if limit else "-"
         lines.append(
             f"| {pattern} | {backend} | {template} | {row['steady']:,.0f} | "
-            f"{to_limit} | {row['by_wall']:,.0f} | {row['in_epoch']:,.0f} | {row['overhead']:.3f} "
+            f"{to_limit} | {row['by_wall']:,.0f} | {row['in_epoch']:,.0f} | "
+            f"{row['overhead']:.3f} "
             f"({row['overhead_share']:.0%}) | {row['to_first_step']:.1f} | "
             f"{row['one_epoch_wall']:.1f} |"
         )
     lines += ["", "Start-up, seconds (1-epoch runs, medians):", ""]
     names = list(next(iter(results.values()))["parts"])
-    lines.append("| project | backend | template | " + " | ".join(names) + " | after fit | exit |")
+    lines.append(
+        "| project | backend | template | "
+        + " | ".join(names)
+        + " | after fit | exit |"
+    )
     lines.append("| --- " * (len(names) + 5) + "|")
     for (pattern, backend, template), row in results.items():
         parts = " | ".join(f"{row['parts'][name]:.2f}" for name in names)
         lines.append(
-            f"| {pattern} | {backend} | {template} | {parts} | {row['after_fit']:.2f} | "
-            f"{row['exit']:.2f} |"
+            f"| {pattern} | {backend} | {template} | {parts} | "
+            f"{row['after_fit']:.2f} | {row['exit']:.2f} |"
         )
     return "\n".join(lines)
 
@@ -303,6 +320,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=6, help="K, the long run")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--baseline", metavar="REF", help="also the template at REF")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="LABEL=FLAGS",
+        help="also the working tree's projects with these train flags (repeatable), "
+        "e.g. spe64='--steps-per-execution 64'",
+    )
     args = parser.parse_args()
     python = sys.executable
     backends = [
@@ -325,6 +350,13 @@ def main() -> None:
             for pattern in args.patterns.split(",")
             for label, template in templates.items()
         }
+        flags = {label: [] for label in templates}
+        for variant in args.variant:
+            label, _, line = variant.partition("=")
+            flags[label] = line.split()
+            for pattern in args.patterns.split(","):
+                projects[pattern, label] = projects[pattern, "new"]
+        projects = dict(sorted(projects.items()))
         limit = None
         if "jax" in backends:
             siamese = next(
@@ -341,7 +373,9 @@ def main() -> None:
                     # Alternate which run goes first, against drifts in load.
                     order = [1, args.epochs] if repeat % 2 == 0 else [args.epochs, 1]
                     for epochs in order:
-                        events = run_train(python, backend, project, epochs, scratch)
+                        events = run_train(
+                            python, backend, project, epochs, scratch, flags[label]
+                        )
                         (short if epochs == 1 else long).append(events)
                         print(
                             f"{pattern} {backend} {label} {epochs} epochs: "
@@ -356,7 +390,7 @@ def main() -> None:
     print()
     print(table(results, limit))
     if limit:
-        print(f"\nlimit: hand-written JAX, default siamese network: {limit:,.0f} samples/s")
+        print(f"\nlimit: hand-written JAX, default siamese: {limit:,.0f} samples/s")
 
 
 if __name__ == "__main__":
