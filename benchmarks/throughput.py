@@ -11,8 +11,9 @@ size 64, each in a fresh process, and reports steady-state samples per second (t
 first epoch, which traces and compiles, left out) and the test loss:
 
 - `tensorflow`, `jax`, `torch`: the project's own loop, as `train.py` runs it
-  (`tools/batches.py`: `tf.data` on TensorFlow, `ArrayBatches` on JAX and torch; the
-  backend's default steps per compiled call from `config.py`);
+  (`tools/batches.py`: `tf.data` on TensorFlow, `ArrayBatches` on JAX and torch;
+  siamese, `tools/pairs.py`: pairs drawn in `tf.data` on TensorFlow, `PairBatches` on
+  JAX and torch; the backend's default steps per compiled call from `config.py`);
 - `seed style`: what the seed articles do, `model.fit` on numpy arrays, one batch per
   call, on TensorFlow;
 - `hand-written JAX` (siamese only): the same network, loss and Adam written in JAX,
@@ -22,6 +23,9 @@ Each backend runs in its own Python: `--python BACKEND=PATH` (default: this Pyth
 for every backend it has, else the environments tests/test_backends.py builds in
 .test-envs/). Ratios are printed against the hand-written limit and against
 TensorFlow.
+
+This times `fit` alone; `benchmarks/train_command.py` times the `train` command as a
+user runs it (validation, checkpoints and logs every epoch, start-up).
 """
 
 from __future__ import annotations
