@@ -18,8 +18,9 @@ that process's maximum resident set size (`wait4`'s rusage).
   and `--stream on`, alternately, for 1 and for EPOCHS epochs of 1024 steps: the
   steady-state samples/s is the extra epochs' samples over their extra time.
 - `loss`: a table of 16,384 rows of three close classes, trained in memory and
-  streamed (their splits differ: a shuffle against a hash), test loss of each run
-  (a whole default run, early stopping included) and their mean accuracy.
+  streamed (their validation splits differ: a shuffle against a hash), and the
+  test loss of each run (a whole default run, early stopping included) on the same
+  held-out file of 16,384 rows, and their mean accuracy.
 
 Nothing here asserts a number; it prints a Markdown table.
 """
@@ -177,22 +178,22 @@ def speed(project: Path, scratch: Path, backend: str, repeats: int) -> list[str]
 
 
 def loss(project: Path, scratch: Path, backend: str, seeds: int) -> list[str]:
-    path = scratch / "hard.parquet"
+    path, held_out = scratch / "hard.parquet", scratch / "hard-test.parquet"
     if not path.exists():
         # Three classes whose means lie close (the built-in data's test loss is
-        # 0.0000 either way): a loss that tells runs apart.
+        # 0.0000 either way): a loss that tells runs apart, on one held-out file.
         import pyarrow
         import pyarrow.parquet
 
         rng = np.random.default_rng(1337)
-        labels = rng.integers(3, size=16_384).astype("int32")
         means = 0.15 * rng.normal(size=(3, FEATURES))
-        values = (means[labels] + rng.normal(size=(len(labels), FEATURES))).astype(
-            "float32"
-        )
-        columns = {f"x{c}": values[:, c] for c in range(FEATURES)}
-        table = pyarrow.table(columns | {"label": labels})
-        pyarrow.parquet.write_table(table, path, row_group_size=1024)
+        for file in (path, held_out):
+            labels = rng.integers(3, size=16_384).astype("int32")
+            noise = rng.normal(size=(len(labels), FEATURES))
+            values = (means[labels] + noise).astype("float32")
+            columns = {f"x{c}": values[:, c] for c in range(FEATURES)}
+            table = pyarrow.table(columns | {"label": labels})
+            pyarrow.parquet.write_table(table, file, row_group_size=1024)
     lines = []
     for mode, name in (("off", "in memory"), ("on", "streamed")):
         results = []
@@ -200,7 +201,8 @@ def loss(project: Path, scratch: Path, backend: str, seeds: int) -> list[str]:
             output = scratch / f"run-loss-{backend}-{mode}-{seed}"
             run(
                 project, backend, "train", "--data", str(path), "--stream", mode,
-                "--seed", str(seed), "--output-dir", str(output),
+                "--test-data", str(held_out), "--seed", str(seed),
+                "--output-dir", str(output),
             )  # fmt: skip
             results.append(json.loads((output / "metrics.json").read_text()))
         losses = [result["loss"] for result in results]
