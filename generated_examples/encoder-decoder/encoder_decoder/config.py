@@ -82,6 +82,9 @@ class TrainConfig:
     steps_per_epoch: int | None = flag(
         None, "batches per epoch; one pass over the data, at least 100, if unset"
     )
+    validation_steps: int | None = flag(
+        None, "validation batches per epoch (to cap it on big data); all if unset"
+    )
     patience: int = flag(5, "epochs without validation improvement before stopping")
     seed: int = flag(1337, "seed of the weights, the split, the shuffling", minimum=0)
     steps_per_execution: int = flag(

@@ -40,6 +40,7 @@ def train(
     model.fit(
         batches(train_split, config.batch_size, training=True, seed=config.seed),
         validation_data=batches(validation_split, config.batch_size),
+        validation_steps=training.validation_steps(validation_split, config),
         epochs=config.epochs,
         steps_per_epoch=training.steps_per_epoch(train_split, config),
         shuffle=False,  # the training batches come shuffled

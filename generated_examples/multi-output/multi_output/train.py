@@ -12,6 +12,7 @@ from multi_output.model import adapt, build_model, compile_model
 from multi_output.tools import training
 from multi_output.tools.batches import batches
 from multi_output.tools.plots import result_plots
+from multi_output.tools.streaming import adaptation_data
 
 
 def train(
@@ -37,10 +38,14 @@ def train(
     output_dir = Path(config.output_dir)
     training.write_settings(output_dir, model_config, config)
     schema.save(output_dir / "schema.json")
-    model = compile_model(adapt(build_model(model_config), train_split), config)
+    # A stream (data bigger than memory) gives `adapt` its statistics, not its rows.
+    model = compile_model(
+        adapt(build_model(model_config), adaptation_data(train_split)), config
+    )
     model.fit(
         batches(train_split, config.batch_size, training=True, seed=config.seed),
         validation_data=batches(validation_split, config.batch_size),
+        validation_steps=training.validation_steps(validation_split, config),
         epochs=config.epochs,
         steps_per_epoch=training.steps_per_epoch(train_split, config),
         shuffle=False,  # the training batches come shuffled

@@ -83,11 +83,20 @@ class TrainConfig:
     group_column: str | None = flag(
         None, "a column (such as a patient id) whose groups the split keeps whole"
     )
+    stream: str = flag(
+        "auto",
+        "read --data from disk a chunk at a time (on) or whole into memory (off); "
+        "auto: on for a folder, a glob, or files over 256 MB",
+        choices=("auto", "on", "off"),
+    )
     output_dir: str | None = flag(
         None, "the run's directory (model, logs, config); runs/DATE_TIME if unset"
     )
     steps_per_epoch: int | None = flag(
         None, "batches per epoch; one pass over the data, at least 100, if unset"
+    )
+    validation_steps: int | None = flag(
+        None, "validation batches per epoch (to cap it on big data); all if unset"
     )
     patience: int = flag(5, "epochs without validation improvement before stopping")
     seed: int = flag(1337, "seed of the weights, the split, the shuffling", minimum=0)

@@ -22,6 +22,13 @@ import numpy as np
 from parallel.config import TARGETS, ModelConfig, TrainConfig
 from parallel.tools.readers import DataError, forget_files, parse_columns, split
 from parallel.tools.schema import Schema, find_schema, read_examples
+from parallel.tools.streaming import (
+    Split,
+    TableStream,
+    held_out_stream,
+    stream_splits,
+    streams,
+)
 
 # An example is its inputs by name, and its targets.
 Data = tuple[dict[str, np.ndarray], np.ndarray]
@@ -53,8 +60,11 @@ def as_targets(outputs: np.ndarray) -> dict[str, np.ndarray]:
     return {"label": outputs}
 
 
-def load_data(path, schema: Schema) -> Data:
-    """The examples of a file that follows `schema` (the training file's)."""
+def load_data(path, schema: Schema, stream: str = "auto") -> Data | TableStream:
+    """The examples of a file that follows `schema` (the training file's); read
+    from disk a chunk at a time if `stream` (see TrainConfig.stream) says so."""
+    if streams(path, stream):
+        return held_out_stream(path, schema, as_data)
     inputs, targets, _ = read_examples(path, schema)
     return as_data(inputs, targets)
 
@@ -76,9 +86,12 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
 
     From `config.data_path` (built-in data if None), split at random by example, or
     by `config.group_column` (all rows of a group on one side); a
-    `config.validation_path` or `config.test_path` file replaces that part.
+    `config.validation_path` or `config.test_path` file replaces that part. Data
+    bigger than memory is streamed: each part is then a TableStream, read from
+    disk a chunk at a time (see tools/streaming.py).
     """
-    groups = None
+    validation = 0.0 if config.validation_path else 0.1
+    test = 0.0 if config.test_path else 0.1
     if config.data_path is None:
         if config.validation_path or config.test_path:
             raise DataError(
@@ -89,6 +102,16 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
         inputs, targets = make_synthetic_data(
             8192, ModelConfig().input_shape, seed=config.seed
         )
+        parts = split(as_data(inputs, targets), validation, test, seed=config.seed)
+    elif streams(config.data_path, config.stream):
+        schema, parts = stream_splits(
+            config.data_path,
+            parse_columns(config.columns, TARGETS),
+            config.features,
+            TARGETS,
+            Split(config.seed, validation, test, config.group_column),
+            as_data,
+        )
     else:
         columns = parse_columns(config.columns, TARGETS)
         schema = find_schema(
@@ -97,16 +120,13 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
         inputs, targets, groups = read_examples(
             config.data_path, schema, group=config.group_column
         )
-    train_split, validation_split, test_split = split(
-        as_data(inputs, targets),
-        validation=0.0 if config.validation_path else 0.1,
-        test=0.0 if config.test_path else 0.1,
-        seed=config.seed,
-        groups=groups,
-    )
+        parts = split(
+            as_data(inputs, targets), validation, test, config.seed, groups=groups
+        )
+    train_split, validation_split, test_split = parts
     if config.validation_path:
-        validation_split = load_data(config.validation_path, schema)
+        validation_split = load_data(config.validation_path, schema, config.stream)
     if config.test_path:
-        test_split = load_data(config.test_path, schema)
+        test_split = load_data(config.test_path, schema, config.stream)
     forget_files()  # the arrays hold the data now: free the parsed files
     return train_split, validation_split, test_split, schema

@@ -50,6 +50,7 @@ def train(
     model.fit(
         training_batches(train_split, config.batch_size, seed=config.seed),
         validation_data=batches(validation_split, config.batch_size),
+        validation_steps=training.validation_steps(validation_split, config),
         epochs=config.epochs,
         steps_per_epoch=training.steps_per_epoch(train_split, config),
         shuffle=False,  # the training batches come shuffled

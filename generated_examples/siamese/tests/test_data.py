@@ -8,7 +8,7 @@ from siamese.config import TrainConfig
 from siamese.data import PairSampler, draw_pairs, load_splits, make_synthetic_items
 from siamese.model import adapt, build_model, choose_threshold
 from siamese.tools.evaluate import evaluate
-from siamese.tools.pairs import PairBatches
+from siamese.tools.pairs import training_batches
 from siamese.tools.predict import predict
 from siamese.tools.readers import DataError, split, write_file
 from siamese.tools.schema import Schema, read_items, read_pairs
@@ -32,21 +32,41 @@ def test_partners_are_of_the_right_class_and_never_the_item_itself():
     assert 0.45 < same.mean() < 0.55
 
 
+def first_batches(stream, count: int) -> list:
+    """The first `count` batches of a training stream, as numpy arrays."""
+    if isinstance(stream, keras.utils.PyDataset):  # JAX and torch
+        return [stream[index] for index in range(count)]
+    return list(stream.take(count).as_numpy_iterator())  # a tf.data pipeline
+
+
 def test_training_pairs_change_every_epoch_and_stay_balanced(config):
     items = make_synthetic_items(256, config.input_shape, seed=2)
-    stream = PairBatches(items, batch_size=64, seed=0)
-    first = [stream[index] for index in range(4)]  # one pass over the items
-    second = [stream[index] for index in range(4, 8)]
+    stream = training_batches(items, batch_size=64, seed=0)
+    batches = first_batches(stream, 8)
+    first, second = batches[:4], batches[4:]  # two passes over the items
     for (inputs, _), (again, _) in zip(first, second, strict=True):
         assert inputs["left"].shape == (64, *config.input_shape)
         assert not np.array_equal(inputs["right"], again["right"])
-    labels = np.concatenate([same for _, same in first + second])
+    labels = np.concatenate([same for _, same in batches])
     assert 0.4 < labels.mean() < 0.6
     # Each pass makes every item the left item of one pair.
     lefts = np.concatenate([inputs["left"] for inputs, _ in first])
     np.testing.assert_array_equal(
         np.unique(lefts, axis=0), np.unique(items[0]["items"], axis=0)
     )
+    # A pair is "same" when its items are of one class, and never an item twice.
+    index = {item.tobytes(): row for row, item in enumerate(items[0]["items"])}
+    for inputs, same in batches:
+        left, right = (
+            np.array([index[item.tobytes()] for item in inputs[side]])
+            for side in ("left", "right")
+        )
+        assert (left != right).all()
+        np.testing.assert_array_equal(same, items[1][left] == items[1][right])
+    # The same seed, the same pairs.
+    again = first_batches(training_batches(items, batch_size=64, seed=0), 8)
+    for (inputs, _), (repeated, _) in zip(batches, again, strict=True):
+        np.testing.assert_array_equal(inputs["right"], repeated["right"])
 
 
 # Vectors come in a table: one column per feature, and the class of each row.

@@ -74,21 +74,26 @@ def class_names(path, name: str, array: np.ndarray) -> list:
     return names
 
 
-def category_names(path, name: str, array: np.ndarray) -> list:
-    """The categories of a text feature column, by index: its sorted values."""
+def category_names(path, name: str, array: np.ndarray, rows: int) -> list:
+    """The categories of a text feature column of `rows` rows, by index: the
+    sorted values found in `array`."""
     names = sorted(set(labels(path, name, array).tolist()))
-    if len(names) > min(max(MAX_CATEGORIES, len(array) // 2), MAX_ONE_HOT):
+    if len(names) > min(max(MAX_CATEGORIES, rows // 2), MAX_ONE_HOT):
         raise DataError(
-            f"{path}: '{name}' holds {len(names)} different texts in {len(array)} "
+            f"{path}: '{name}' holds {len(names)} different texts in {rows} "
             "rows, too many to one-hot encode (an id, free text?); leave it out: "
             'name the columns of each input with --inputs "NAME=COL,COL;NAME=COL"'
         )
     return names
 
 
-def class_indices(path, name: str, array: np.ndarray, classes: list) -> np.ndarray:
+def class_indices(
+    path, name: str, array: np.ndarray, classes: list, first_row: int = 0
+) -> np.ndarray:
     """The labels in `array` as int32 indices into `classes`."""
-    found, inverse = np.unique(labels(path, name, array), return_inverse=True)
+    found, inverse = np.unique(
+        labels(path, name, array, first_row), return_inverse=True
+    )
     index = {value: position for position, value in enumerate(classes)}
     unknown = [value for value in found.tolist() if value not in index]
     if unknown:
@@ -100,12 +105,16 @@ def class_indices(path, name: str, array: np.ndarray, classes: list) -> np.ndarr
     return np.array([index[value] for value in found.tolist()], "int32")[inverse]
 
 
-def one_hot(path, name: str, array: np.ndarray, categories: list) -> np.ndarray:
+def one_hot(
+    path, name: str, array: np.ndarray, categories: list, first_row: int = 0
+) -> np.ndarray:
     """A text column as one 0/1 column per category of the training file.
 
     A value the training file did not have is all zeros: the model has not seen it.
     """
-    found, inverse = np.unique(labels(path, name, array), return_inverse=True)
+    found, inverse = np.unique(
+        labels(path, name, array, first_row), return_inverse=True
+    )
     index = {value: position for position, value in enumerate(categories)}
     codes = np.array([index.get(value, -1) for value in found.tolist()])[inverse]
     encoded = np.zeros((len(codes), len(categories)), "float32")
@@ -159,6 +168,21 @@ def find_schema(
     the columns of each input (`inputs`: see input_columns; by default all others
     but `group`) and the classes of its labels."""
     arrays = read_file(path)
+    count = len(next(iter(arrays.values()), []))
+    return schema_of(path, arrays, count, columns, inputs, group)
+
+
+def schema_of(
+    path,
+    arrays: dict[str, np.ndarray],
+    rows: int,
+    columns: dict[str, str],
+    inputs: str | None,
+    group: str | None,
+) -> Schema:
+    """The schema (see find_schema) of a file of `rows` rows, whose columns are
+    `arrays`: all their values, or (see tools/streaming.py) for a streamed file the
+    distinct values of its label and text columns."""
     targets = {name: columns.get(name, name) for name in TARGETS}
     taken = {*targets.values(), group}
     others = [name for name in arrays if name not in taken]
@@ -173,7 +197,7 @@ def find_schema(
     # Text columns are categories: one 0/1 feature for each value found here; a
     # column of numbers saved as text is numbers (see numbers).
     categories = {
-        column: category_names(path, column, arrays[column])
+        column: category_names(path, column, arrays[column], rows)
         for column in features
         if not is_numeric(arrays[column])
     }
@@ -201,7 +225,19 @@ def read_examples(
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray | None]:
     """Every example of a file: each input's features (float32, by input name), the
     targets and the group."""
-    arrays = read_file(path)
+    return examples_of(path, read_file(path), schema, targets, group)
+
+
+def examples_of(
+    path,
+    arrays: dict[str, np.ndarray],
+    schema: Schema,
+    targets: bool = True,
+    group: str | None = None,
+    first_row: int = 0,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray | None]:
+    """The examples (see read_examples) in `arrays`, rows of file `path` from row
+    `first_row` on."""
     needed = [
         *(column for names in schema.inputs.values() for column in names),
         *(schema.targets.values() if targets else []),
@@ -227,9 +263,17 @@ def read_examples(
         inputs[name] = np.concatenate(
             [
                 (
-                    one_hot(path, column, arrays[column], schema.categories[column])
+                    one_hot(
+                        path,
+                        column,
+                        arrays[column],
+                        schema.categories[column],
+                        first_row,
+                    )
                     if column in schema.categories
-                    else numbers(path, column, arrays[column]).reshape(count, -1)
+                    else numbers(path, column, arrays[column], first_row).reshape(
+                        count, -1
+                    )
                 )
                 for column in names
             ],
@@ -244,9 +288,13 @@ def read_examples(
     for name, column in (schema.targets.items() if targets else []):
         if name in schema.classes:
             classes = schema.classes[name]
-            values[name] = class_indices(path, column, arrays[column], classes)
+            values[name] = class_indices(
+                path, column, arrays[column], classes, first_row
+            )
         else:
-            values[name] = numbers(path, column, arrays[column]).reshape(count, -1)
+            values[name] = numbers(path, column, arrays[column], first_row).reshape(
+                count, -1
+            )
             if values[name].shape[1] != 1:
                 raise DataError(
                     f"{path}: '{column}' has shape {arrays[column].shape}; "

@@ -14,6 +14,10 @@ from matplotlib.figure import Figure
 
 from multi_output.data import Data, as_targets
 from multi_output.tools.schema import Schema
+from multi_output.tools.streaming import TableStream
+
+# The most held-out examples a plot shows: the first ones of a stream.
+MAX_PLOTTED = 100_000
 
 
 def learning_curves(history_path, out_path) -> Path:
@@ -77,9 +81,15 @@ def predicted_vs_true(values, predicted, title: str, out_path) -> Path:
 
 
 def result_plots(
-    model: keras.Model, data: Data, schema: Schema, out_dir, batch_size: int = 256
+    model: keras.Model,
+    data: Data | TableStream,
+    schema: Schema,
+    out_dir,
+    batch_size: int = 256,
 ) -> list[Path]:
     """Per target, a confusion matrix (classes) or predicted against true values."""
+    if isinstance(data, TableStream):
+        data = data.head(MAX_PLOTTED)
     inputs, targets = data
     outputs = model.predict(inputs, batch_size=batch_size, verbose=0)
     predicted = as_targets(outputs)

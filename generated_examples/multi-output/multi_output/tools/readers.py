@@ -47,21 +47,35 @@ def read_arrays(path: Path, modified: int, size: int) -> dict[str, np.ndarray]:
             table = pyarrow.csv.read_csv(path)
         else:
             table = pyarrow.parquet.read_table(path)
-        columns = {name: table[name] for name in table.column_names}
     except UnicodeDecodeError:  # pyarrow's, for a column name
         raise not_utf8(path, "its header") from None
     except (OSError, ValueError) as error:  # pyarrow's parse errors are ValueErrors
-        reason = str(error).strip().splitlines()[0]
-        if "allow_pickle" in reason:  # numpy will not unpickle object arrays
-            reason = "it holds object arrays; save text as str arrays instead"
-        raise DataError(f"{path}: cannot read it as {suffix}: {reason}") from None
-    for name, column in columns.items():
+        raise unreadable(path, error) from None
+    return table_arrays(path, table)
+
+
+def table_arrays(path: Path, table, first_row: int = 0) -> dict[str, np.ndarray]:
+    """The columns of a pyarrow table (or record batch) as numpy arrays; its first
+    row is row `first_row` of file `path`."""
+    for name, column in zip(table.column_names, table.columns, strict=True):
         if pyarrow.types.is_binary(column.type):  # how pyarrow reads non-UTF-8 text
             cells = column.to_pylist()
             text = [(cell or b"").decode("utf-8", errors="replace") for cell in cells]
             row = next((row for row, cell in enumerate(text) if "\ufffd" in cell), 0)
-            raise not_utf8(path, f"'{name}' (row {row}: {cells[row]!r})")
-    return {name: column.to_numpy() for name, column in columns.items()}
+            where = f"'{name}' (row {first_row + row}: {cells[row]!r})"
+            raise not_utf8(path, where)
+    return {
+        name: column.to_numpy(zero_copy_only=False)
+        for name, column in zip(table.column_names, table.columns, strict=True)
+    }
+
+
+def unreadable(path: Path, error: Exception) -> DataError:
+    """The error for a file that numpy or pyarrow cannot parse."""
+    reason = str(error).strip().splitlines()[0]
+    if "allow_pickle" in reason:  # numpy will not unpickle object arrays
+        reason = "it holds object arrays; save text as str arrays instead"
+    return DataError(f"{path}: cannot read it as {path.suffix.lower()}: {reason}")
 
 
 def not_utf8(path: Path, where: str) -> DataError:
@@ -112,8 +126,11 @@ def is_numeric(array: np.ndarray) -> bool:
     return array.dtype.kind not in "OUS" or mostly_numbers(*parse_numbers(array))
 
 
-def text_among_numbers(path, name: str, array: np.ndarray, text) -> DataError:
-    """The error for the `text` cells of a column of numbers."""
+def text_among_numbers(
+    path, name: str, array: np.ndarray, text, first_row: int = 0
+) -> DataError:
+    """The error for the `text` cells of a column of numbers, whose first row is
+    row `first_row` of its file."""
     cells = dict.fromkeys(array.reshape(-1)[text.reshape(-1)].tolist())
     rows = np.flatnonzero(text.reshape(len(text), -1).any(axis=1))
     fix = "fix those cells or drop their rows"
@@ -121,18 +138,19 @@ def text_among_numbers(path, name: str, array: np.ndarray, text) -> DataError:
         fix = "write numbers without commas (40.5, not 40,5; 1000, not 1,000)"
     return DataError(
         f"{path}: '{name}' holds numbers but also text, in {len(rows)} rows: "
-        f"{listing(cells)} (first: row {rows[0]}, counting from 0 after any "
-        f"header); {fix}"
+        f"{listing(cells)} (first: row {first_row + rows[0]}, counting from 0 "
+        f"after any header); {fix}"
     )
 
 
-def numbers(path, name: str, array: np.ndarray) -> np.ndarray:
-    """`array` as float32, if it holds only finite numbers (or text of them)."""
+def numbers(path, name: str, array: np.ndarray, first_row: int = 0) -> np.ndarray:
+    """`array` as float32, if it holds only finite numbers (or text of them);
+    `first_row`: the file's row of `array[0]`, for errors."""
     if array.dtype.kind in "OUS":
         values, text = parse_numbers(array)
         if mostly_numbers(values, text):  # numbers saved as text
             if text.any():
-                raise text_among_numbers(path, name, array, text)
+                raise text_among_numbers(path, name, array, text, first_row)
             array = values
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         kind = "text" if array.dtype.kind in "OUS" else f"{array.dtype} values"
@@ -146,15 +164,16 @@ def numbers(path, name: str, array: np.ndarray) -> np.ndarray:
         rows = np.flatnonzero(bad)
         raise DataError(
             f"{path}: '{name}' has NaN or infinite values in {len(rows)} rows "
-            f"(first: row {rows[0]}, counting from 0 after any header); "
+            f"(first: row {first_row + rows[0]}, counting from 0 after any header); "
             "drop or fill them first, e.g. with pandas' dropna() or fillna()"
         )
     return values
 
 
-def labels(path, name: str, array: np.ndarray) -> np.ndarray:
+def labels(path, name: str, array: np.ndarray, first_row: int = 0) -> np.ndarray:
     """`array` as one label per example: integers (whole floats too), booleans or
-    class names; none of them empty (None, NaN, blank text)."""
+    class names; none of them empty (None, NaN, blank text). `first_row`: the
+    file's row of `array[0]`, for errors."""
     if array.size != len(array):
         raise DataError(
             f"{path}: '{name}' has shape {array.shape}; "
@@ -168,9 +187,9 @@ def labels(path, name: str, array: np.ndarray) -> np.ndarray:
     rows = np.flatnonzero(empty)
     if len(rows):
         raise DataError(
-            f"{path}: '{name}' is empty in {len(rows)} rows (first: row {rows[0]}, "
-            "counting from 0 after any header); drop or fill them first, e.g. with "
-            "pandas' dropna() or fillna()"
+            f"{path}: '{name}' is empty in {len(rows)} rows (first: row "
+            f"{first_row + rows[0]}, counting from 0 after any header); drop or fill "
+            "them first, e.g. with pandas' dropna() or fillna()"
         )
     if values.dtype.kind == "f" and np.all(np.isfinite(values) & (values % 1 == 0)):
         values = values.astype("int64")  # such as 0.0 and 1.0 saved as floats
@@ -206,8 +225,11 @@ def write_file(columns: dict[str, np.ndarray], path) -> None:
         pyarrow.parquet.write_table(pyarrow.table(columns), path)
 
 
-def num_examples(data: tuple) -> int:
-    """The number of examples in `data`: (inputs by name, targets, ...)."""
+def num_examples(data) -> int:
+    """The number of examples in `data`: (inputs by name, targets, ...), or a
+    stream's (tools/streaming.py)."""
+    if not isinstance(data, tuple):
+        return data.num_examples
     inputs = data[0]
     return len(next(iter(inputs.values())))
 

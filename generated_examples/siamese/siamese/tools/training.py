@@ -81,6 +81,19 @@ def steps_per_epoch(train_split: tuple, config: TrainConfig) -> int:
     return config.steps_per_epoch or max(batches, MIN_BATCHES_PER_EPOCH)
 
 
+def validation_steps(validation_split: tuple, config: TrainConfig) -> int | None:
+    """`config.validation_steps`, if fewer than the validation batches: then a note
+    says how many of them each epoch's validation reads."""
+    batches = math.ceil(num_examples(validation_split) / config.batch_size)
+    if config.validation_steps is None or config.validation_steps >= batches:
+        return None
+    print(
+        f"note: each epoch validates on {config.validation_steps:,} of the "
+        f"{batches:,} validation batches (--validation-steps)"
+    )
+    return config.validation_steps
+
+
 def callbacks(output_dir: Path, config: TrainConfig) -> list[keras.callbacks.Callback]:
     """Early stopping, the best model, and per-epoch logs in `output_dir`."""
     callbacks = [
