@@ -12,7 +12,7 @@ check every cell, as reading a file whole does. Then:
   value): the parts never overlap, and every run and every process splits alike;
   the parts are about 80/10/10 of the rows, not exactly;
 - training reads its pieces in a new order on every pass, and mixes their rows
-  through a shuffle buffer of SHUFFLE_BYTES;
+  through a shuffle buffer of SHUFFLE_BYTES.
 """
 
 import dataclasses
