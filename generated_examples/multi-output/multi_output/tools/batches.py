@@ -3,7 +3,7 @@
 TensorFlow reads a `tf.data` pipeline. For training, numpy shuffles the rows a pass
 at a time and hands them to it in blocks of BLOCK_BATCHES batches, which TensorFlow
 cuts into batches and prefetches: twice the samples per second of a per-example
-`tf.data` shuffle in `fit` for the default parallel model on 2 CPU cores. JAX and
+`tf.data` shuffle in `fit`, for a small dense model on 2 CPU cores. JAX and
 torch read `ArrayBatches`, a `keras.utils.PyDataset` that slices the numpy arrays:
 it needs no TensorFlow, and on those backends it feeds a small model faster than
 `tf.data` does.
