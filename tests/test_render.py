@@ -133,6 +133,15 @@ STORY = {"layers", "losses", "metrics"}
     [
         (("--loss", "contrastive"), {"layers", "losses", "metrics", "pairs", *READERS}),
         (("--loss", "binary_crossentropy"), {"layers", "pairs", *READERS}),
+        # Images that can come as a folder of files: read per batch when big.
+        (
+            ("--input-shape", "28x28x1"),
+            {"layers", "losses", "metrics", "pairs", "images", *READERS},
+        ),
+        (
+            ("--input-shape", "8x8x2"),
+            {"layers", "losses", "metrics", "pairs", *READERS},
+        ),
         (("parallel",), TABLES),
         (("parallel", "--merge", "weighted_average"), {"layers", *TABLES}),
         (("parallel", "--shared-weights", "--branches", "4"), {"layers", *TABLES}),
@@ -157,6 +166,8 @@ def test_exact_file_set(render_project: RenderProject, flags, extra) -> None:
         expected.add("tests/test_serving.py")
     if "streaming" in extra:
         expected.add("tests/test_streaming.py")
+    if "images" in extra:
+        expected.add("tests/test_images.py")
     if "--scale-out" in flags:  # multi-device training: its module and tests
         expected |= {"demo/tools/distribute.py", "tests/test_scaling.py"}
     assert files_of(render_project(*flags)) == expected

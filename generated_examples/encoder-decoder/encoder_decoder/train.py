@@ -53,7 +53,7 @@ def train(
         verbose=0,
     )
     results["exact_match"] = exact_match(model, test_split, config.batch_size)
-    result_plots(model, test_split, schema, output_dir)
+    result_plots(model, test_split, schema, output_dir, config.batch_size)
     return training.finish(output_dir, results, model_config, config)
 
 

@@ -56,7 +56,7 @@ def train(
         return_dict=True,
         verbose=0,
     )
-    result_plots(model, test_split, schema, output_dir)
+    result_plots(model, test_split, schema, output_dir, config.batch_size)
     return training.finish(output_dir, results, model_config, config)
 
 

@@ -66,10 +66,12 @@ def fit_normalization(layer: keras.layers.Normalization, values: np.ndarray) -> 
     layer.adapt(np.concatenate([mean - std, mean + std]))
 
 
-def choose_threshold(model: keras.Model, pairs: tuple, batch_size: int = 256) -> float:
-    """The distance below which the most `pairs` are called right as "same"."""
-    inputs, same = pairs
-    scores = model.predict(inputs, batch_size=batch_size, verbose=0).reshape(-1)
+def choose_threshold(model: keras.Model, pairs, same: np.ndarray) -> float:
+    """The distance below which the most `pairs` are called right as "same".
+
+    `pairs`: their inputs, or batches of them; `same`: 1.0 where they are the same.
+    """
+    scores = model.predict(pairs, verbose=0).reshape(-1)
     order = np.argsort(scores)
     scores, same = scores[order], same[order]
     # Calling the k lowest "same": right are the same pairs among them and the

@@ -59,7 +59,9 @@ def train(
     )
     # "Same" from here on: what calls the validation pairs best, in the saved
     # model (its pair accuracy) and in schema.json (for predict).
-    threshold = choose_threshold(model, validation_split, config.batch_size)
+    threshold = choose_threshold(
+        model, batches(validation_split, config.batch_size), validation_split[1]
+    )
     model = set_threshold(model, threshold, config)
     model.save(output_dir / "best.keras")
     model.get_layer("encoder").save(output_dir / "encoder.keras")
@@ -70,7 +72,7 @@ def train(
         return_dict=True,
         verbose=0,
     )
-    result_plots(model, test_split, schema, output_dir)
+    result_plots(model, test_split, schema, output_dir, config.batch_size)
     return training.finish(output_dir, results, model_config, config)
 
 

@@ -176,8 +176,8 @@ def test_the_threshold_is_the_one_that_calls_validation_pairs_best():
     same = np.array([1, 0, 1, 1, 0, 0], "float32")
     # Below 0.55: five of six right, and no other cut does as well.
     expected = 0.55
-    pairs = {"left": scores[:, None], "right": scores[:, None]}, same
-    assert choose_threshold(Scores(), pairs) == pytest.approx(expected)
+    pairs = {"left": scores[:, None], "right": scores[:, None]}
+    assert choose_threshold(Scores(), pairs, same) == pytest.approx(expected)
 
 
 def test_the_saved_model_takes_raw_items(config, tmp_path):
@@ -215,7 +215,7 @@ def test_train_evaluate_and_predict_from_a_file(config, tmp_path):
     # "Same" is what calls the run's validation pairs best, not its test pairs.
     validation_pairs = load_splits(settings)[1]
     model = keras.saving.load_model(run / "best.keras")
-    threshold = choose_threshold(model, validation_pairs)
+    threshold = choose_threshold(model, *validation_pairs)
     assert schema.threshold == pytest.approx(threshold, abs=1e-5)
     assert set(evaluate(run, path, tmp_path / "plots")) == set(results)
     assert (run / "learning_curves.png").is_file() and (run / "pairs.png").is_file()

@@ -52,7 +52,8 @@ def tf_dataset(
         blocks = functools.partial(shuffled_blocks, part, batch_size, seed)
         return blocks_dataset(blocks, part, batch_size)
     dataset = tf.data.Dataset.from_tensor_slices(part)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size)
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def shuffled_blocks(part: Data, batch_size: int, seed: int) -> Iterator[Data]:

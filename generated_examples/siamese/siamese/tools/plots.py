@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from siamese.data import Data
+from siamese.tools.batches import batches
 from siamese.tools.schema import Schema
 
 
@@ -53,9 +54,8 @@ def result_plots(
     """The distances of same and different pairs with the run's threshold, and the
     ROC curve of calling pairs "same" below a distance."""
     name = "distance"
-    inputs, same = data
-    scores = model.predict(inputs, batch_size=batch_size, verbose=0).reshape(-1)
-    same = np.asarray(same).reshape(-1).astype(bool)
+    scores = model.predict(batches(data, batch_size), verbose=0).reshape(-1)
+    same = np.asarray(data[1]).reshape(-1).astype(bool)
     figure = Figure(figsize=(9, 3.6), layout="constrained")
     histogram, roc = figure.subplots(1, 2)
     bins = np.linspace(scores.min(), scores.max(), 41)

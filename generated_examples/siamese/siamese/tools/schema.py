@@ -99,21 +99,27 @@ def read_items(path, schema: Schema, labelled: bool = True) -> Examples:
     count = len(arrays[needed[0]])
     if not count:
         raise DataError(f"{path} has no items")
-    features = np.stack(
-        [numbers(path, column, arrays[column]) for column in schema.features],
-        axis=-1,
-    )
-    if features.size != count * math.prod(schema.input_shape):
-        raise DataError(
-            f"{path}: its items have shape {features.shape[1:]}, the model takes "
-            f"{tuple(schema.input_shape)}"
-        )
-    features = features.reshape(count, *schema.input_shape)
+    features = item_features(path, schema, arrays)
     if labelled:
         classes = class_codes(path, schema.label, arrays[schema.label])
     else:
         classes = np.zeros(count, "int64")
     return {"items": features}, classes
+
+
+def item_features(path, schema: Schema, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """The items' features in `arrays` (a file's), of the schema's input shape."""
+    features = np.stack(
+        [numbers(path, column, arrays[column]) for column in schema.features],
+        axis=-1,
+    )
+    count = len(features)
+    if features.size != count * math.prod(schema.input_shape):
+        raise DataError(
+            f"{path}: its items have shape {features.shape[1:]}, the model takes "
+            f"{tuple(schema.input_shape)}"
+        )
+    return features.reshape(count, *schema.input_shape)
 
 
 def read_pairs(
