@@ -416,8 +416,6 @@ def find_stream_schema(
     return schema_of(path, arrays, offset, columns, inputs, group), counted
 
 
-
-
 class Moments:
     """The count, mean and variance of every array of the examples added, merged
     chunk by chunk (Chan, Golub and LeVeque's pairwise update)."""
