@@ -122,8 +122,8 @@ def files_of(project: Path) -> set[str]:
 
 # Every pattern reads files: its schema, evaluate and predict.
 READERS = {"schema", "evaluate", "predict"}
-# The patterns whose data is tables also stream them from disk.
-TABLES = {*READERS, "streaming"}
+# The patterns whose data is tables (or text pairs) also stream them from disk.
+STREAMS = {*READERS, "streaming"}
 # The custom objects are part of the story, on top of the package; the rest, tools/.
 STORY = {"layers", "losses", "metrics"}
 
@@ -142,18 +142,18 @@ STORY = {"layers", "losses", "metrics"}
             ("--input-shape", "8x8x2"),
             {"layers", "losses", "metrics", "pairs", *READERS},
         ),
-        (("parallel",), TABLES),
-        (("parallel", "--merge", "weighted_average"), {"layers", *TABLES}),
-        (("parallel", "--shared-weights", "--branches", "4"), {"layers", *TABLES}),
-        (("multi-input",), TABLES),
-        (("multi-output",), TABLES),
-        (("encoder-decoder",), READERS),
-        (("multi-output", "--output-transform", "log"), {"layers", *TABLES}),
-        (("multi-output", "--output-transform", "scale_shift"), TABLES),
-        (("encoder-decoder", "--scale-out"), {"distribute", *READERS}),
+        (("parallel",), STREAMS),
+        (("parallel", "--merge", "weighted_average"), {"layers", *STREAMS}),
+        (("parallel", "--shared-weights", "--branches", "4"), {"layers", *STREAMS}),
+        (("multi-input",), STREAMS),
+        (("multi-output",), STREAMS),
+        (("encoder-decoder",), STREAMS),
+        (("multi-output", "--output-transform", "log"), {"layers", *STREAMS}),
+        (("multi-output", "--output-transform", "scale_shift"), STREAMS),
+        (("encoder-decoder", "--scale-out"), {"distribute", *STREAMS}),
         (
             ("parallel", "--scale-out", "--merge", "weighted_average"),
-            {"layers", *TABLES},
+            {"layers", *STREAMS},
         ),
     ],
 )

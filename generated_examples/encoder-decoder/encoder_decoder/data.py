@@ -17,6 +17,11 @@ cut, with a note saying how many. A `.npz` file holds `source` and `target`
 as text, shape (n,), or as your own token ids, shape (n, length): integers from 1,
 0 for padding.
 
+Pairs bigger than memory are streamed from disk, a chunk at a time (see
+tools/streaming.py): a folder or a glob of .parquet or .csv files, or files over
+256 MB (`--stream` decides instead). One pass over them finds the vocabularies and
+lengths of the training split, which is then by a hash of the row number.
+
 The model reads tokens: 0 pads, 1 starts the decoder, 2 ends a target, 3 is unknown;
 words (or your ids) take 4 on. The decoder's input, the target shifted right with
 the start token first, is derived from `target`.
@@ -34,6 +39,13 @@ from encoder_decoder.tools.readers import (
     split,
 )
 from encoder_decoder.tools.schema import SIDES, Schema, find_schema, read_tokens
+from encoder_decoder.tools.streaming import (
+    Split,
+    TableStream,
+    held_out_stream,
+    stream_splits,
+    streams,
+)
 
 # An example is its inputs by name, its target tokens, and the weight of each.
 Data = tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]
@@ -71,8 +83,11 @@ def built_in_schema() -> Schema:
     )
 
 
-def load_data(path, schema: Schema) -> Data:
-    """The pairs of a file that follows `schema` (the training file's)."""
+def load_data(path, schema: Schema, stream: str = "auto") -> Data | TableStream:
+    """The pairs of a file that follows `schema` (the training file's); read from
+    disk a chunk at a time if `stream` (see TrainConfig.stream) says so."""
+    if streams(path, stream):
+        return held_out_stream(path, schema, as_data)
     return as_data(*read_tokens(path, schema))
 
 
@@ -80,7 +95,9 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
     """Train, validation and test data, and the schema of their files.
 
     From `config.data_path` (built-in data if None), split at random by pair; a
-    `config.validation_path` or `config.test_path` file replaces that part.
+    `config.validation_path` or `config.test_path` file replaces that part. Data
+    bigger than memory is streamed: each part is then a TableStream, read from
+    disk a chunk at a time (see tools/streaming.py).
     """
     parts = {
         "validation": 0.0 if config.validation_path else 0.1,
@@ -103,6 +120,15 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
         train_split, validation_split, test_split = split(
             data, **parts, seed=config.seed
         )
+    elif streams(config.data_path, config.stream):
+        schema, (train_split, validation_split, test_split) = stream_splits(
+            config.data_path,
+            parse_columns(config.columns, SIDES),
+            Split(config.seed, parts["validation"], parts["test"]),
+            config.max_words,
+            config.max_length,
+            as_data,
+        )
     else:
         columns = parse_columns(config.columns, SIDES)
         # The vocabularies come from the training part alone: split rows first.
@@ -117,8 +143,8 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
         data = load_data(config.data_path, schema)
         train_split, validation_split, test_split = (select(data, r) for r in rows)
     if config.validation_path:
-        validation_split = load_data(config.validation_path, schema)
+        validation_split = load_data(config.validation_path, schema, config.stream)
     if config.test_path:
-        test_split = load_data(config.test_path, schema)
+        test_split = load_data(config.test_path, schema, config.stream)
     forget_files()  # the arrays hold the data now: free the parsed files
     return train_split, validation_split, test_split, schema

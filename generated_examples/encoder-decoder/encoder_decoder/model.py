@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from encoder_decoder.config import PAD, START, UNKNOWN, ModelConfig, TrainConfig
+from encoder_decoder.tools.streaming import TableStream
 
 
 def build_model(config: ModelConfig | None = None) -> keras.Model:
@@ -124,19 +125,27 @@ def decode_sequence(
 
 def exact_match(
     model: keras.Model,
-    data: tuple[dict[str, np.ndarray], np.ndarray, np.ndarray],
+    data: tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | TableStream,
     batch_size: int = 256,
 ) -> float:
     """The share of pairs whose greedy decoding is their target text, as `predict`
     writes it: every token up to the end token, none of them unknown (the text of
-    a target with a word outside the vocabulary is never written).
+    a target with a word outside the vocabulary is never written). A stream is
+    decoded a chunk at a time.
 
     Unlike the token accuracy, measured with teacher forcing (the decoder reading
     the true previous tokens), this is the model decoding on its own, as in use.
     """
-    inputs, target, _ = data
+    if isinstance(data, TableStream):
+        chunks = data.chunks(range(len(data.pieces)))
+    else:
+        chunks = [data]
     encoder, decoder = build_inference_models(model)
-    length = target.shape[1]
-    decoded = decode_sequence(encoder, decoder, inputs["source"], length, batch_size)
-    right = ((decoded == target) | (target == PAD)) & (target != UNKNOWN)
-    return float(right.all(axis=1).mean())
+    right = []
+    for inputs, target, _ in chunks:
+        length = target.shape[1]
+        source = inputs["source"]
+        decoded = decode_sequence(encoder, decoder, source, length, batch_size)
+        matched = ((decoded == target) | (target == PAD)) & (target != UNKNOWN)
+        right.append(matched.all(axis=1))
+    return float(np.concatenate(right).mean())

@@ -64,6 +64,14 @@ def write_shards(columns, folder, shards=4):
     return folder
 
 
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch):
+    """Read small files as streams read big ones: a chunk at a time."""
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(streaming, "CSV_BLOCK_BYTES", 20_000)
+    monkeypatch.setattr(streaming, "SHUFFLE_BYTES", 10_000)
+
+
 def open_splits(path, seed=0, group=None):
     """The schema and the train, validation and test streams of `path`."""
     return stream_splits(path, {}, None, TARGETS, Split(seed, 0.1, 0.1, group), as_data)
@@ -73,14 +81,6 @@ def keys(stream) -> np.ndarray:
     """The KEY values of every example of a stream."""
     inputs = join(list(stream.chunks(range(len(stream.pieces)))))[0]
     return inputs[FIRST][:, 0]
-
-
-@pytest.fixture(autouse=True)
-def small_chunks(monkeypatch):
-    """Read small files as streams read big ones: a chunk at a time."""
-    monkeypatch.setattr(streaming, "CHUNK_ROWS", 100)
-    monkeypatch.setattr(streaming, "CSV_BLOCK_BYTES", 20_000)
-    monkeypatch.setattr(streaming, "SHUFFLE_BYTES", 10_000)
 
 
 def test_streams_by_size_unless_told(tmp_path, monkeypatch):

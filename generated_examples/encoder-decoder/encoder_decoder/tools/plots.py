@@ -15,6 +15,10 @@ from matplotlib.figure import Figure
 from encoder_decoder.data import Data
 from encoder_decoder.model import build_inference_models, decode_sequence
 from encoder_decoder.tools.schema import Schema, as_text
+from encoder_decoder.tools.streaming import TableStream
+
+# The held-out pairs a plot shows: the first ones.
+SHOWN = 8
 
 
 def learning_curves(history_path, out_path) -> Path:
@@ -39,11 +43,17 @@ def learning_curves(history_path, out_path) -> Path:
 
 
 def result_plots(
-    model: keras.Model, data: Data, schema: Schema, out_dir, batch_size: int = 256
+    model: keras.Model,
+    data: Data | TableStream,
+    schema: Schema,
+    out_dir,
+    batch_size: int = 256,
 ) -> list[Path]:
     """A few held-out pairs: the source, the greedy decoding and the target."""
+    if isinstance(data, TableStream):
+        data = data.head(SHOWN)
     inputs, target, _ = data
-    shown = slice(0, 8)
+    shown = slice(0, SHOWN)
     source = inputs["source"][shown]
     encoder, decoder = build_inference_models(model)
     decoded = decode_sequence(encoder, decoder, source, target.shape[1], batch_size)

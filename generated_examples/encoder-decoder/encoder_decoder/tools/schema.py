@@ -62,9 +62,10 @@ def joined(tokens: list[str]) -> str:
     return "".join(tokens).lstrip()
 
 
-def texts(path, name: str, array: np.ndarray) -> list[str]:
-    """A text column, one string per example."""
-    values = labels(path, name, array)
+def texts(path, name: str, array: np.ndarray, first_row: int = 0) -> list[str]:
+    """A text column, one string per example; `first_row`: the file's row of
+    `array[0]`, for errors."""
+    values = labels(path, name, array, first_row)
     if values.dtype.kind not in "OU" or not all(isinstance(v, str) for v in values):
         raise DataError(
             f"{path}: '{name}' holds {values.dtype} values; it must be text, or in a "
@@ -91,25 +92,59 @@ def is_text(array: np.ndarray) -> bool:
     return array.ndim == 1 and array.dtype.kind in "OU"
 
 
-def tokenized(path, name: str, array: np.ndarray, text: bool) -> list[list]:
+def tokenized(
+    path, name: str, array: np.ndarray, text: bool, first_row: int = 0
+) -> list[list]:
     """The words of each text of a column, or its token ids; none may be empty."""
     if text:
-        rows = [words(value) for value in texts(path, name, array)]
+        rows = [words(value) for value in texts(path, name, array, first_row)]
     else:
         rows = token_ids(path, name, array)
     empty = [row for row, sequence in enumerate(rows) if not sequence]
     if empty:
         raise DataError(
-            f"{path}: '{name}' is empty in {len(empty)} rows (first: row {empty[0]}); "
-            "drop those rows first"
+            f"{path}: '{name}' is empty in {len(empty)} rows (first: row "
+            f"{first_row + empty[0]}); drop those rows first"
         )
     return rows
 
 
-def most_frequent(sequences: list[list[str]], count: int) -> list[str]:
-    """The `count` most frequent words of `sequences`; ties in alphabetical order."""
-    counts = collections.Counter(word for sequence in sequences for word in sequence)
+def word_counts(sequences: list[list[str]]) -> collections.Counter:
+    """How often each word occurs in `sequences`."""
+    return collections.Counter(word for sequence in sequences for word in sequence)
+
+
+def most_frequent(counts: collections.Counter, count: int) -> list[str]:
+    """The `count` most frequent words of `counts`; ties in alphabetical order."""
     return sorted(counts, key=lambda word: (-counts[word], word))[:count]
+
+
+def text_schema(
+    columns: dict[str, str],
+    counts: dict[str, collections.Counter],
+    longest: dict[str, int],
+    max_words: int,
+) -> Schema:
+    """The schema of text columns whose training rows hold words `counts` and at
+    most `longest` words (at most --max-length), by side: each vocabulary the
+    `max_words` most frequent words."""
+    vocabularies = {side: most_frequent(counts[side], max_words) for side in SIDES}
+    sizes = {side: len(RESERVED) + len(vocabularies[side]) for side in SIDES}
+    lengths = {"source": longest["source"], "target": longest["target"] + 1}
+    return Schema(columns, sizes, lengths, vocabularies)
+
+
+def text_columns(path, columns: dict[str, str], found) -> dict[str, str]:
+    """The column of each side (`columns` renames them), each one of a file's
+    columns `found`."""
+    names = {side: columns.get(side, side) for side in SIDES}
+    for column in names.values():
+        if column not in found:
+            raise DataError(
+                f"{path} has no column '{column}' (it has {listing(found)}); name "
+                "the columns with --columns source=COLUMN,target=COLUMN"
+            )
+    return names
 
 
 def find_schema(
@@ -119,13 +154,7 @@ def find_schema(
     their vocabularies (or token ids) and lengths (at most `max_length` tokens),
     from its training `rows` only."""
     arrays = read_file(path)
-    names = {side: columns.get(side, side) for side in SIDES}
-    for column in names.values():
-        if column not in arrays:
-            raise DataError(
-                f"{path} has no column '{column}' (it has {listing(arrays)}); name "
-                "the columns with --columns source=COLUMN,target=COLUMN"
-            )
+    names = text_columns(path, columns, arrays)
     if not len(rows):
         raise DataError(f"{path} has too few pairs: none is left to train on")
     text = all(is_text(arrays[column]) for column in names.values())
@@ -133,20 +162,15 @@ def find_schema(
     for side, column in names.items():
         every = tokenized(path, column, arrays[column], text)
         training[side] = [every[row] for row in rows]
-    if text:
-        vocabularies = {
-            side: most_frequent(training[side], max_words) for side in SIDES
-        }
-        sizes = {side: len(RESERVED) + len(vocabularies[side]) for side in SIDES}
-    else:
-        vocabularies = None
-        sizes = {
-            side: max(1 + max(map(max, training[side])), len(RESERVED))
-            for side in SIDES
-        }
     longest = {side: min(max(map(len, training[side])), max_length) for side in SIDES}
+    if text:
+        counts = {side: word_counts(training[side]) for side in SIDES}
+        return text_schema(names, counts, longest, max_words)
+    sizes = {
+        side: max(1 + max(map(max, training[side])), len(RESERVED)) for side in SIDES
+    }
     lengths = {"source": longest["source"], "target": longest["target"] + 1}
-    return Schema(names, sizes, lengths, vocabularies)
+    return Schema(names, sizes, lengths)
 
 
 def read_tokens(
@@ -154,7 +178,32 @@ def read_tokens(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The source tokens of every pair in a file, and its target tokens (end token
     last), each padded with 0 or cut to the schema's length."""
-    arrays = read_file(path)
+    source, target, cut = tokens_of(path, read_file(path), schema, targets)
+    if not len(source):
+        raise DataError(f"{path} has no examples")
+    if np.any(cut):
+        print(cut_note(path, cut.sum(), len(cut), schema), file=sys.stderr)
+    return source, target
+
+
+def cut_note(path, cut: int, count: int, schema: Schema) -> str:
+    """The note that `cut` of `count` rows are longer than the schema's lengths."""
+    return (
+        f"note: {path}: {cut} of {count} rows cut to the model's lengths "
+        f"({schema.lengths['source']} source, {schema.lengths['target'] - 1} "
+        "target tokens; train's --max-length)"
+    )
+
+
+def tokens_of(
+    path,
+    arrays: dict[str, np.ndarray],
+    schema: Schema,
+    targets: bool = True,
+    first_row: int = 0,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """The tokens of read_tokens in `arrays`, rows of file `path` from row
+    `first_row` on, and whether each row was cut."""
     sides = SIDES if targets else SIDES[:1]
     needed = [schema.columns[side] for side in sides]
     missing = [column for column in needed if column not in arrays]
@@ -166,7 +215,8 @@ def read_tokens(
     tokens, cut = {}, False
     for side in sides:
         column = schema.columns[side]
-        rows = tokenized(path, column, arrays[column], schema.vocabularies is not None)
+        text = schema.vocabularies is not None
+        rows = tokenized(path, column, arrays[column], text, first_row)
         if schema.vocabularies is not None:
             index = {
                 word: token
@@ -183,16 +233,7 @@ def read_tokens(
             )
         lengths = np.array([len(row) for row in rows])
         cut = cut | (lengths > schema.lengths[side] - end)
-    if not len(tokens["source"]):
-        raise DataError(f"{path} has no examples")
-    if np.any(cut):
-        print(
-            f"note: {path}: {cut.sum()} of {len(cut)} rows cut to the model's lengths "
-            f"({schema.lengths['source']} source, {schema.lengths['target'] - 1} "
-            "target tokens; train's --max-length)",
-            file=sys.stderr,
-        )
-    return tokens["source"], tokens.get("target")
+    return tokens["source"], tokens.get("target"), cut
 
 
 def padded(sequences: list[list[int]], length: int, end: bool) -> np.ndarray:

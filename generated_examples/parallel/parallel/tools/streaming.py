@@ -199,62 +199,6 @@ def find_pieces(files: list[Path], count: str | None = None) -> list[Piece]:
     return pieces
 
 
-def find_stream_schema(
-    path,
-    files: list[Path],
-    columns: dict[str, str],
-    inputs: str | None,
-    group: str | None,
-    targets: dict[str, int],
-) -> tuple[Schema, list[Piece]]:
-    """The schema of streamed training files, and their pieces, in one pass over
-    their class columns (`targets`: the classes of each target, 0 for a number)
-    and text columns (see schema_of)."""
-    types = column_types(files[0])
-    for file in files[1:]:
-        missing = sorted(set(types) - set(column_types(file)))
-        if missing:
-            raise DataError(
-                f"{file} lacks the columns {listing(missing)} of {files[0]}: every "
-                "file of the data has the same columns"
-            )
-    texts = [
-        name
-        for name, kind in types.items()
-        if not (pyarrow.types.is_integer(kind) or pyarrow.types.is_floating(kind))
-        and not pyarrow.types.is_boolean(kind)
-        and name != group
-    ]
-    wanted = [columns.get(name, name) for name, classes in targets.items() if classes]
-    read = [name for name in types if name in texts or name in wanted]
-    values = {name: set() for name in read}
-    pieces = find_pieces(files)
-    counted, offset = [], 0
-    for piece in pieces:
-        rows = 0
-        for first_row, arrays in read_piece(piece, read):
-            rows += len(next(iter(arrays.values()))) if arrays else 0
-            for name, array in arrays.items():
-                # A text feature of more values than MAX_ONE_HOT is refused
-                # (tools/schema.py): no need to count them all.
-                if name in wanted or len(values[name]) <= MAX_ONE_HOT:
-                    found = labels(piece.path, name, array, first_row)
-                    values[name].update(np.unique(found).tolist())
-        if piece.row_group is None:  # a CSV file: its rows are counted now
-            piece = dataclasses.replace(piece, offset=offset, rows=rows)
-        counted.append(piece)
-        offset += piece.rows
-    arrays = {
-        name: (
-            np.array(sorted(values[name]))
-            if name in values
-            else np.zeros(0, kind.to_pandas_dtype())
-        )
-        for name, kind in types.items()
-    }
-    return schema_of(path, arrays, offset, columns, inputs, group), counted
-
-
 def row_hash(keys: np.ndarray, seed: int) -> np.ndarray:
     """A number in [0, 1) for each integer key: the same for the same key and
     seed, on every machine (splitmix64)."""
@@ -379,6 +323,99 @@ def join(chunks: list[tuple]) -> tuple:
     return keras.tree.map_structure(lambda *arrays: np.concatenate(arrays), *chunks)
 
 
+def split_parts(
+    stream: TableStream, counts: np.ndarray
+) -> tuple[TableStream, TableStream, TableStream]:
+    """The train, validation and test parts of a stream whose pieces hold
+    `counts[piece, part]` rows of each part; a part the split leaves empty stops
+    the run."""
+    split = stream.split
+    fractions = (1.0, split.validation, split.test)
+    for name, fraction, count in zip(PARTS, fractions, counts.sum(axis=0), strict=True):
+        if fraction and not count:
+            raise DataError(
+                f"{stream.path}: the split leaves no {name} rows; bring more rows"
+                + (f", or pass --{name}-data" if name != "train" else "")
+            )
+    pyarrow.default_memory_pool().release_unused()  # what the passes freed
+    print(
+        f"Split {counts.sum():,} rows by a hash of the "
+        + (f"'{split.group}' values: " if split.group else "row numbers: ")
+        + ", ".join(
+            f"{count:,} {name}"
+            for name, count in zip(PARTS, counts.sum(axis=0), strict=True)
+        )
+    )
+    return tuple(
+        dataclasses.replace(stream, counts=tuple(counts[:, part].tolist()), part=part)
+        for part in range(len(PARTS))
+    )
+
+
+def held_out_stream(path, schema: Schema, as_data: Callable) -> TableStream:
+    """Every row of streamed files that follow the training files' `schema`."""
+    stream = TableStream(str(path), (), (), schema, as_data)
+    pieces = find_pieces(data_files(path), count=stream.columns()[0])
+    counts = tuple(piece.rows for piece in pieces)
+    return dataclasses.replace(stream, pieces=tuple(pieces), counts=counts)
+
+
+def find_stream_schema(
+    path,
+    files: list[Path],
+    columns: dict[str, str],
+    inputs: str | None,
+    group: str | None,
+    targets: dict[str, int],
+) -> tuple[Schema, list[Piece]]:
+    """The schema of streamed training files, and their pieces, in one pass over
+    their class columns (`targets`: the classes of each target, 0 for a number)
+    and text columns (see schema_of)."""
+    types = column_types(files[0])
+    for file in files[1:]:
+        missing = sorted(set(types) - set(column_types(file)))
+        if missing:
+            raise DataError(
+                f"{file} lacks the columns {listing(missing)} of {files[0]}: every "
+                "file of the data has the same columns"
+            )
+    texts = [
+        name
+        for name, kind in types.items()
+        if not (pyarrow.types.is_integer(kind) or pyarrow.types.is_floating(kind))
+        and not pyarrow.types.is_boolean(kind)
+        and name != group
+    ]
+    wanted = [columns.get(name, name) for name, classes in targets.items() if classes]
+    read = [name for name in types if name in texts or name in wanted]
+    values = {name: set() for name in read}
+    pieces = find_pieces(files)
+    counted, offset = [], 0
+    for piece in pieces:
+        rows = 0
+        for first_row, arrays in read_piece(piece, read):
+            rows += len(next(iter(arrays.values()))) if arrays else 0
+            for name, array in arrays.items():
+                # A text feature of more values than MAX_ONE_HOT is refused
+                # (tools/schema.py): no need to count them all.
+                if name in wanted or len(values[name]) <= MAX_ONE_HOT:
+                    found = labels(piece.path, name, array, first_row)
+                    values[name].update(np.unique(found).tolist())
+        if piece.row_group is None:  # a CSV file: its rows are counted now
+            piece = dataclasses.replace(piece, offset=offset, rows=rows)
+        counted.append(piece)
+        offset += piece.rows
+    arrays = {
+        name: (
+            np.array(sorted(values[name]))
+            if name in values
+            else np.zeros(0, kind.to_pandas_dtype())
+        )
+        for name, kind in types.items()
+    }
+    return schema_of(path, arrays, offset, columns, inputs, group), counted
+
+
 class Moments:
     """The count, mean and variance of every array of the examples added, merged
     chunk by chunk (Chan, Golub and LeVeque's pairwise update)."""
@@ -446,40 +483,9 @@ def stream_splits(
             parts = split.parts(offset, num_examples(data), groups)
             counts[index] += np.bincount(parts, minlength=len(PARTS))
             moments.add(select(data, parts == 0))
-    fractions = (1.0, split.validation, split.test)
-    for name, fraction, count in zip(PARTS, fractions, counts.sum(axis=0), strict=True):
-        if fraction and not count:
-            raise DataError(
-                f"{path}: the split leaves no {name} rows; bring more rows"
-                + (f", or pass --{name}-data" if name != "train" else "")
-            )
-    pyarrow.default_memory_pool().release_unused()  # what the passes freed
-    print(
-        f"Split {counts.sum():,} rows by a hash of the "
-        + (f"'{split.group}' values: " if split.group else "row numbers: ")
-        + ", ".join(
-            f"{count:,} {name}"
-            for name, count in zip(PARTS, counts.sum(axis=0), strict=True)
-        )
-    )
-    return schema, tuple(
-        dataclasses.replace(
-            stream,
-            counts=tuple(counts[:, part].tolist()),
-            split=split,
-            part=part,
-            moments=moments.examples() if part == 0 else None,
-        )
-        for part in range(len(PARTS))
-    )
-
-
-def held_out_stream(path, schema: Schema, as_data: Callable) -> TableStream:
-    """Every row of streamed files that follow the training files' `schema`."""
-    first = next(iter(schema.inputs.values()))[0]
-    pieces = find_pieces(data_files(path), count=first)
-    counts = tuple(piece.rows for piece in pieces)
-    return TableStream(str(path), tuple(pieces), counts, schema, as_data)
+    train_split, validation_split, test_split = split_parts(stream, counts)
+    train_split = dataclasses.replace(train_split, moments=moments.examples())
+    return schema, (train_split, validation_split, test_split)
 
 
 def adaptation_data(train_split) -> tuple:
@@ -531,13 +537,14 @@ def shuffled_blocks(
 ) -> Iterator[tuple]:
     """Endless passes over `pieces` of a stream, each in a new order, their rows
     mixed through a shuffle buffer, in blocks of whole batches."""
-    row_bytes = sum(leaf[0].nbytes for leaf in keras.tree.flatten(stream.moments))
-    buffer_rows = max(SHUFFLE_BYTES // row_bytes, 4 * batch_size)
-    buffer = []
+    buffer, buffer_rows = [], None
     for number in itertools.count():
         rng = np.random.default_rng([seed, number])
         for chunk in stream.chunks(rng.permutation(pieces)):
             buffer.append(chunk)
+            if buffer_rows is None:  # the rows SHUFFLE_BYTES hold, at least 4 batches
+                row_bytes = sum(leaf[0].nbytes for leaf in keras.tree.flatten(chunk))
+                buffer_rows = max(SHUFFLE_BYTES // row_bytes, 4 * batch_size)
             if sum(map(num_examples, buffer)) >= 2 * buffer_rows:
                 buffer = yield from mixed_blocks(buffer, buffer_rows, batch_size, rng)
         # The end of a pass: what is left, in whole batches; the rest goes on.
