@@ -65,7 +65,8 @@ def test_an_image_project_trains_from_an_image_folder(
     render_project, tmp_path: Path
 ) -> None:
     # The gallery's siamese takes vectors; with images it reads class folders of
-    # PNGs, and its full suite trains, evaluates and predicts from one.
+    # PNGs, and its full suite trains, evaluates and predicts from one, read into
+    # memory and streamed (read per batch).
     flags = (
         "--input-shape",
         "12x12x3",
@@ -77,7 +78,10 @@ def test_an_image_project_trains_from_an_image_folder(
     project = private_copy(render_project(*flags), tmp_path)
     tests = run_in(project, "-m", "pytest", "-v", "-p", "no:cacheprovider")
     assert tests.returncode == 0, tests.stdout
-    assert "from_an_image_folder PASSED" in tests.stdout, tests.stdout
+    for way in ("in-memory", "streamed"):
+        test = "test_images.py::test_train_evaluate_and_predict_from_an_image_folder"
+        passed = f"{test}[{way}] PASSED"
+        assert passed in tests.stdout, tests.stdout
     assert "SKIPPED" not in tests.stdout, tests.stdout
 
 
