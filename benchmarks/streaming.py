@@ -27,10 +27,10 @@ that process's maximum resident set size (`wait4`'s rusage).
   PNG images (stripes at one angle per class, noise), and the same pixels as one
   `.npz` array (read into memory): peak RSS of `train --data FOLDER` (streamed:
   its images take 983 MB as float32), and the samples/s of 1 and IMAGE_EPOCHS
-  epochs of IMAGE_STEPS steps, folder against array, alternately. Batches of
-  IMAGE_BATCH pairs: the default conv encoder at 64x64 holds about 10 MB of
-  activations per image in a training step, so the batch size, not the data,
-  decides most of the memory.
+  epochs of IMAGE_STEPS steps (`--image-steps`), folder against array,
+  alternately. Batches of IMAGE_BATCH pairs: the default conv encoder at 64x64
+  holds about 10 MB of activations per image in a training step, so the batch
+  size, not the data, decides most of the memory.
 
 Nothing here asserts a number; it prints a Markdown table.
 """
@@ -253,7 +253,7 @@ def write_images(folder: Path, count: int, seed: int) -> Path:
     return array
 
 
-def images(scratch: Path, backend: str, repeats: int) -> list[str]:
+def images(scratch: Path, backend: str, repeats: int, steps: int) -> list[str]:
     project = render(scratch, "imagebench", pattern="siamese", input_shape="64x64x3")
     folder = scratch / "images"
     if not folder.exists():
@@ -267,7 +267,7 @@ def images(scratch: Path, backend: str, repeats: int) -> list[str]:
                 result = run(
                     project, backend, "train", "--data", data,
                     "--batch-size", str(IMAGE_BATCH), "--epochs", str(epochs),
-                    "--steps-per-epoch", str(IMAGE_STEPS), "--validation-steps", "8",
+                    "--steps-per-epoch", str(steps), "--validation-steps", "8",
                     "--patience", "100", "--output-dir", str(scratch / "run-images"),
                 )  # fmt: skip
                 times[name].setdefault(epochs, []).append(result["seconds"])
@@ -275,7 +275,7 @@ def images(scratch: Path, backend: str, repeats: int) -> list[str]:
     rates = {}
     for name, runs in times.items():
         extra = statistics.median(runs[IMAGE_EPOCHS]) - statistics.median(runs[1])
-        rates[name] = (IMAGE_EPOCHS - 1) * IMAGE_STEPS * IMAGE_BATCH / extra
+        rates[name] = (IMAGE_EPOCHS - 1) * steps * IMAGE_BATCH / extra
     return [
         f"| {backend} | {name} | {rates[name]:,.0f} | "
         f"{rates[name] / rates['in memory']:.2f} | {peaks[name]:,.0f} MB |"
@@ -289,6 +289,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=16_000_000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--image-steps", type=int, default=IMAGE_STEPS)
     parser.add_argument("--backends", help="comma-separated; default: all found")
     parser.add_argument(
         "--python",
@@ -319,7 +320,7 @@ def main() -> None:
             print("| peak RSS |")
             print("| --- | --- | --- | --- | --- |")
             for backend in args.backends.split(","):
-                lines = images(scratch, backend, args.repeats)
+                lines = images(scratch, backend, args.repeats, args.image_steps)
                 print("\n".join(lines), flush=True)
         if "loss" in parts:
             print("\n| backend | data | test loss per seed | mean | mean accuracy |")
