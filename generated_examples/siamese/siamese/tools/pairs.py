@@ -29,10 +29,8 @@ class PairBatches(ArrayBatches):
         anchors = self.rows(index)
         partners, same = self.partners(index * self.batch_size // self.count)
         features = self.part[0]["items"]
-        return {
-            "left": features[anchors],
-            "right": features[partners[anchors]],
-        }, same[anchors]
+        pairs = {"left": features[anchors], "right": features[partners[anchors]]}
+        return pairs, same[anchors]
 
     def partners(self, number: int) -> tuple[np.ndarray, np.ndarray]:
         """Every item's partner in pass `number`, and 1.0 where of its class."""
@@ -95,15 +93,15 @@ def tf_pairs(items: Data, batch_size: int, seed: int = 0):
         }
         return pairs, tf.cast(same, tf.float32)
 
-    return (
+    pairs = (
         tf.data.Dataset.counter()
         .map(shuffled)  # one pass over the items each
         .rebatch(16 * batch_size)  # chunks of the endless stream
         .enumerate()
         .map(draw, num_parallel_calls=tf.data.AUTOTUNE)
         .rebatch(batch_size, drop_remainder=True)
-        .prefetch(tf.data.AUTOTUNE)
     )
+    return pairs.prefetch(tf.data.AUTOTUNE)
 
 
 def training_batches(part: Data, batch_size: int, seed: int = 0, **options):
