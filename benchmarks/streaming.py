@@ -4,6 +4,7 @@ when it streams its data from disk, against reading it whole, side by side.
     python benchmarks/streaming.py                 # all of it (~35 minutes, 6 GB disk)
     python benchmarks/streaming.py --only speed    # streaming against in memory
     python benchmarks/streaming.py --only images   # an image folder, 20,000 images
+    python benchmarks/streaming.py --only text     # text pairs, encoder-decoder
     python benchmarks/streaming.py --only big --rows 4000000
     python benchmarks/streaming.py --python jax=/tmp/jax/bin/python --backends jax
 
@@ -31,6 +32,13 @@ that process's maximum resident set size (`wait4`'s rusage).
   alternately. Batches of IMAGE_BATCH pairs: the default conv encoder at 64x64
   holds about 10 MB of activations per image in a training step, so the batch
   size, not the data, decides most of the memory.
+
+- `text`: an encoder-decoder project and a Parquet file of TEXT_PAIRS text pairs
+  that fits in memory (sentences of 4 to 12 made-up words, the target is the
+  source backwards): `train --stream off` against `--stream on`, alternately, for 1
+  and TEXT_EPOCHS epochs of TEXT_STEPS steps (`--text-steps`); steady pairs/s and
+  peak RSS, as in `speed`. The streamed run tokenizes its training rows afresh on
+  every pass, the in-memory one once.
 
 Nothing here asserts a number; it prints a Markdown table.
 """
@@ -61,6 +69,9 @@ IMAGES = 20_000
 IMAGE_BATCH = 32
 IMAGE_STEPS = 200
 IMAGE_EPOCHS = 3
+TEXT_PAIRS = 200_000
+TEXT_STEPS = 300
+TEXT_EPOCHS = 3
 
 
 def write_table(folder: Path, rows: int, files: int, seed: int) -> Path:
@@ -283,13 +294,60 @@ def images(scratch: Path, backend: str, repeats: int, steps: int) -> list[str]:
     ]
 
 
+def write_pairs(path: Path, count: int, seed: int) -> Path:
+    """`count` pairs of made-up sentences and the same words backwards, as Parquet."""
+    import pyarrow
+    import pyarrow.parquet
+
+    rng = np.random.default_rng(seed)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    words = ["".join(rng.choice(letters, size=rng.integers(2, 8))) for _ in range(2000)]
+    sources, targets = [], []
+    for length in rng.integers(4, 13, size=count):
+        sentence = [words[index] for index in rng.zipf(1.3, size=length) % len(words)]
+        sources.append(" ".join(sentence))
+        targets.append(" ".join(reversed(sentence)))
+    table = pyarrow.table({"source": sources, "target": targets})
+    pyarrow.parquet.write_table(table, path, row_group_size=65_536)
+    return path
+
+
+def text(scratch: Path, backend: str, repeats: int, steps: int) -> list[str]:
+    project = render(scratch, "textbench", pattern="encoder-decoder")
+    path = scratch / "pairs.parquet"
+    if not path.exists():
+        write_pairs(path, TEXT_PAIRS, seed=5)
+    times: dict[str, dict[int, list[float]]] = {"off": {}, "on": {}}
+    peaks: dict[str, float] = {}
+    for _ in range(repeats):
+        for mode in ("off", "on"):  # alternately, as in `speed`
+            for epochs in (1, TEXT_EPOCHS):
+                result = run(
+                    project, backend, "train", "--data", str(path), "--stream", mode,
+                    "--epochs", str(epochs), "--steps-per-epoch", str(steps),
+                    "--patience", "100", "--output-dir", str(scratch / "run-text"),
+                )  # fmt: skip
+                times[mode].setdefault(epochs, []).append(result["seconds"])
+                peaks[mode] = max(peaks.get(mode, 0), result["peak_mb"])
+    rates = {}
+    for mode, runs in times.items():
+        extra = statistics.median(runs[TEXT_EPOCHS]) - statistics.median(runs[1])
+        rates[mode] = (TEXT_EPOCHS - 1) * steps * BATCH_SIZE / extra
+    return [
+        f"| {backend} | {name} | {rates[mode]:,.0f} | {rates[mode] / rates['off']:.2f} "
+        f"| {peaks[mode]:,.0f} MB |"
+        for mode, name in (("off", "in memory"), ("on", "streamed"))
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="big,speed,images,loss")
+    parser.add_argument("--only", default="big,speed,images,text,loss")
     parser.add_argument("--rows", type=int, default=16_000_000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--image-steps", type=int, default=IMAGE_STEPS)
+    parser.add_argument("--text-steps", type=int, default=TEXT_STEPS)
     parser.add_argument("--backends", help="comma-separated; default: all found")
     parser.add_argument(
         "--python",
@@ -321,6 +379,15 @@ def main() -> None:
             print("| --- | --- | --- | --- | --- |")
             for backend in args.backends.split(","):
                 lines = images(scratch, backend, args.repeats, args.image_steps)
+                print("\n".join(lines), flush=True)
+        if "text" in parts:
+            print(
+                f"\n| backend | {TEXT_PAIRS:,} text pairs | pairs/s | x in memory ",
+                end="",
+            )
+            print("| peak RSS |\n| --- | --- | --- | --- | --- |")
+            for backend in args.backends.split(","):
+                lines = text(scratch, backend, args.repeats, args.text_steps)
                 print("\n".join(lines), flush=True)
         if "loss" in parts:
             print("\n| backend | data | test loss per seed | mean | mean accuracy |")

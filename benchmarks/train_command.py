@@ -95,8 +95,12 @@ def inside(package: str, argv: list[str], events_path: str) -> None:
         def on_epoch_begin(self, epoch, logs=None):
             epochs.append({"begin": time.time()})
 
-        def on_train_batch_end(self, batch, logs=None):
-            events.setdefault("first_step", time.time())
+        # A batch-end hook would make Keras wait for every compiled call's logs (it
+        # then runs callbacks in step, not ahead): the start of the second call marks
+        # the end of the first one, the compiled one, as far as Python can see.
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch > 0:
+                events.setdefault("first_step", time.time())
 
         def on_test_begin(self, logs=None):
             if epochs and "validation" not in epochs[-1]:
@@ -345,7 +349,9 @@ def main() -> None:
             }
         projects = {
             (pattern, label): render_project(
-                pattern, scratch / label.replace("/", "_") / pattern, template
+                pattern,
+                scratch / label.replace("/", "_") / pattern.replace("-", "_"),
+                template,
             )
             for pattern in args.patterns.split(",")
             for label, template in templates.items()

@@ -21,8 +21,8 @@ from kgen.errors import SmokeTrainError
 SMOKE_PARAMETERS = 50_000_000
 EPOCHS = 3
 # A whole number of the generated train.py's compiled calls on every backend (its
-# steps_per_execution: 16 on TensorFlow, 32 on JAX, 1 on torch).
-STEPS_PER_EPOCH = 32
+# steps_per_execution: 16 on TensorFlow, 64 on JAX, 1 on torch).
+STEPS_PER_EPOCH = 64
 # The package each Keras backend needs, by the name KERAS_BACKEND gives it.
 BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 # Keep TensorFlow's start-up chatter out of the log; errors still get through.

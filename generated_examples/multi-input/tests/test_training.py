@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 
 from multi_input import __main__
@@ -43,22 +44,45 @@ def test_a_failed_start_leaves_no_run_directory(tmp_path, monkeypatch):
 
 
 def test_ctrl_c_keeps_the_best_model_so_far(tmp_path, monkeypatch, capsys):
-    save = keras.callbacks.ModelCheckpoint.on_epoch_end
+    save = training.BestModel.on_epoch_end
 
     def save_then_interrupt(callback, epoch, logs=None):
         save(callback, epoch, logs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(
-        keras.callbacks.ModelCheckpoint, "on_epoch_end", save_then_interrupt
-    )
+    monkeypatch.setattr(training.BestModel, "on_epoch_end", save_then_interrupt)
     with pytest.raises(SystemExit) as exit_info:
         main([*QUICK, "--output-dir", str(tmp_path / "run")])
     assert exit_info.value.code == 130
     best = tmp_path / "run" / "best.keras"
     assert best.is_file()
     last = capsys.readouterr().err.splitlines()[-1]
-    assert last.startswith(f"Interrupted: kept {best}, the best model so far")
+    assert last.startswith(f"Interrupted: kept {best}, the best model written so far")
+
+
+def test_the_best_model_waits_for_the_save_interval(tmp_path):
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    best = training.BestModel(tmp_path / "best.keras", interval=3600)
+    best.set_model(model)
+
+    def epoch(number: int, weight: float, val_loss: float) -> None:
+        model.set_weights([np.full((1, 1), weight), np.zeros(1)])
+        best.on_epoch_end(number, {"val_loss": val_loss})
+
+    def written() -> float:
+        return float(keras.saving.load_model(best.path).get_weights()[0][0, 0])
+
+    epoch(0, 1.0, val_loss=0.5)  # the first improvement is written at once
+    assert written() == 1.0
+    epoch(1, 2.0, val_loss=0.4)  # improves, but waits for the interval
+    epoch(2, 3.0, val_loss=0.9)
+    assert written() == 1.0
+    best.on_train_end()  # writes the waiting weights, and keeps the model's
+    assert written() == 2.0
+    assert float(model.get_weights()[0][0, 0]) == 3.0
+    best.interval = 0
+    epoch(3, 4.0, val_loss=0.3)
+    assert written() == 4.0
 
 
 def test_ctrl_c_before_an_epoch_ends_keeps_nothing(tmp_path, monkeypatch, capsys):

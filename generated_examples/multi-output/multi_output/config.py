@@ -53,7 +53,7 @@ class ModelConfig:
 
 # Batches per compiled call, by backend: the fastest for small models in kgen's
 # benchmarks; on torch Keras runs one batch per call and takes no other value.
-STEPS_PER_EXECUTION = {"tensorflow": 16, "jax": 32, "torch": 1}
+STEPS_PER_EXECUTION = {"tensorflow": 16, "jax": 64, "torch": 1}
 
 
 @dataclasses.dataclass(frozen=True)
