@@ -9,11 +9,12 @@ Token 0 pads sequences: the embeddings mask it (`mask_zero=True`), so the encode
 skips padding and padded target steps weigh nothing in the loss.
 """
 
+from collections.abc import Iterable
+
 import keras
 import numpy as np
 
 from encoder_decoder.config import PAD, START, UNKNOWN, ModelConfig, TrainConfig
-from encoder_decoder.tools.streaming import TableStream
 
 
 def build_model(config: ModelConfig | None = None) -> keras.Model:
@@ -125,21 +126,17 @@ def decode_sequence(
 
 def exact_match(
     model: keras.Model,
-    data: tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | TableStream,
+    chunks: Iterable[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]],
     batch_size: int = 256,
 ) -> float:
     """The share of pairs whose greedy decoding is their target text, as `predict`
     writes it: every token up to the end token, none of them unknown (the text of
-    a target with a word outside the vocabulary is never written). A stream is
-    decoded a chunk at a time.
+    a target with a word outside the vocabulary is never written). `chunks`: the
+    pairs, in one chunk or more (`tools.streaming.in_chunks` reads a stream's).
 
     Unlike the token accuracy, measured with teacher forcing (the decoder reading
     the true previous tokens), this is the model decoding on its own, as in use.
     """
-    if isinstance(data, TableStream):
-        chunks = data.chunks(range(len(data.pieces)))
-    else:
-        chunks = [data]
     encoder, decoder = build_inference_models(model)
     right = []
     for inputs, target, _ in chunks:

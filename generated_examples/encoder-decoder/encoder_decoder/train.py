@@ -12,6 +12,7 @@ from encoder_decoder.model import build_model, compile_model, exact_match
 from encoder_decoder.tools import training
 from encoder_decoder.tools.batches import batches
 from encoder_decoder.tools.plots import result_plots
+from encoder_decoder.tools.streaming import in_chunks
 
 
 def train(
@@ -52,7 +53,9 @@ def train(
         return_dict=True,
         verbose=0,
     )
-    results["exact_match"] = exact_match(model, test_split, config.batch_size)
+    results["exact_match"] = exact_match(
+        model, in_chunks(test_split), config.batch_size
+    )
     result_plots(model, test_split, schema, output_dir, config.batch_size)
     return training.finish(output_dir, results, model_config, config)
 

@@ -57,14 +57,14 @@ def test_exact_match_counts_pairs_decoded_whole(config, batch):
     model.get_layer("next_token").bias.assign(next_token_bias)
     # Targets the model decodes exactly, then half of them with one token changed.
     decoded = decode_sequence(encoder, decoder, inputs["source"], target.shape[1])
-    assert exact_match(model, (inputs, decoded, weights)) == 1.0
+    assert exact_match(model, [(inputs, decoded, weights)]) == 1.0
     changed = decoded.copy()
     changed[::2, -1] = np.where(changed[::2, -1] == 4, 5, 4)
-    assert exact_match(model, (inputs, changed, weights)) == 0.5
+    assert exact_match(model, [(inputs, changed, weights)]) == 0.5
     # A target with a word outside the vocabulary: its text is never written,
     # though the model writes [unk] in its place.
     next_token_bias[UNKNOWN] = 100.0
     model.get_layer("next_token").bias.assign(next_token_bias)
     unknown = decode_sequence(encoder, decoder, inputs["source"], target.shape[1])
     assert (unknown == UNKNOWN).all()
-    assert exact_match(model, (inputs, unknown, weights)) == 0.0
+    assert exact_match(model, [(inputs, unknown, weights)]) == 0.0

@@ -74,15 +74,17 @@ def test_the_best_model_waits_for_the_save_interval(tmp_path):
 
     epoch(0, 1.0, val_loss=0.5)  # the first improvement is written at once
     assert written() == 1.0
-    epoch(1, 2.0, val_loss=0.4)  # improves, but waits for the interval
+    epoch(1, 2.0, val_loss=0.4)  # better, but waits for the interval
     epoch(2, 3.0, val_loss=0.9)
     assert written() == 1.0
     best.on_train_end()  # writes the waiting weights, and keeps the model's
     assert written() == 2.0
     assert float(model.get_weights()[0][0, 0]) == 3.0
-    best.interval = 0
     epoch(3, 4.0, val_loss=0.3)
+    best.interval = 0  # the interval is over: the next epoch end writes
+    epoch(4, 5.0, val_loss=0.8)
     assert written() == 4.0
+    assert float(model.get_weights()[0][0, 0]) == 5.0
 
 
 def test_ctrl_c_before_an_epoch_ends_keeps_nothing(tmp_path, monkeypatch, capsys):

@@ -17,6 +17,7 @@ from encoder_decoder.tools.plots import result_plots
 from encoder_decoder.tools.readers import DataError
 from encoder_decoder.tools.schema import Schema
 from encoder_decoder.tools.settings import PROJECT, ConfigError, read_toml
+from encoder_decoder.tools.streaming import in_chunks
 
 
 def trained_model(
@@ -62,7 +63,7 @@ def evaluate(
     model, schema = trained_model(Path(run_dir))
     data = load_data(data_path, schema)
     results = model.evaluate(batches(data, batch_size), return_dict=True, verbose=0)
-    results["exact_match"] = exact_match(model, data, batch_size)
+    results["exact_match"] = exact_match(model, in_chunks(data), batch_size)
     if plots_dir is not None:
         Path(plots_dir).mkdir(parents=True, exist_ok=True)
         result_plots(model, data, schema, plots_dir, batch_size)

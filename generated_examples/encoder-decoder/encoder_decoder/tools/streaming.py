@@ -420,6 +420,14 @@ def stream_splits(
     return schema, split_parts(stream, np.array(counts).reshape(-1, len(PARTS)))
 
 
+def in_chunks(part) -> Iterator[tuple]:
+    """The examples of a part in memory, or of a TableStream a chunk at a time."""
+    if isinstance(part, TableStream):
+        yield from part.chunks(range(len(part.pieces)))
+    else:
+        yield part
+
+
 def blocks_in_order(stream: TableStream, batch_size: int) -> Iterator[tuple]:
     """One pass over a stream in order, in blocks of whole batches but the last.
 

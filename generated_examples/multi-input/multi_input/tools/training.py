@@ -114,11 +114,11 @@ def callbacks(output_dir: Path, config: TrainConfig) -> list[keras.callbacks.Cal
 class BestModel(keras.callbacks.Callback):
     """Keep the model of the lowest validation loss so far in `path`.
 
-    As `keras.callbacks.ModelCheckpoint(path, save_best_only=True)`, but an epoch
-    that improves is written at once only if the last write is SAVE_INTERVAL seconds
-    old; else its weights wait in memory for the next write, at the latest when
-    training ends. A write takes about 40 ms, a tenth of a small model's epoch; so
-    Ctrl-C keeps a best model at most SAVE_INTERVAL seconds of training old.
+    As `keras.callbacks.ModelCheckpoint(path, save_best_only=True)`, but with one
+    write at most every SAVE_INTERVAL seconds: the weights of a better epoch in
+    between wait in memory for the first epoch end after it, or the end of
+    training. A write takes about 40 ms, a tenth of a small model's epoch. Ctrl-C
+    keeps the model of the last write.
     """
 
     def __init__(self, path: Path, interval: float = SAVE_INTERVAL):
@@ -127,27 +127,32 @@ class BestModel(keras.callbacks.Callback):
         self.interval = interval
         self.best = math.inf
         self.written_at = -math.inf
-        self.waiting = None  # the best weights, if not written yet
+        self.waiting = None  # the best weights, while not written
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        due = time.monotonic() - self.written_at >= self.interval
         loss = (logs or {}).get("val_loss", math.inf)
-        if not loss < self.best:
-            return
-        self.best = loss
-        if time.monotonic() - self.written_at >= self.interval:
-            self.write()
-        else:
-            self.waiting = self.model.get_weights()
+        if loss < self.best:
+            self.best = loss
+            self.waiting = None if due else self.model.get_weights()
+            if due:
+                self.write()
+        elif due and self.waiting is not None:
+            self.write(self.waiting)
 
     def on_train_end(self, logs: dict | None = None) -> None:
         if self.waiting is not None:
-            last = self.model.get_weights()
-            self.model.set_weights(self.waiting)
-            self.write()
-            self.model.set_weights(last)
+            self.write(self.waiting)
 
-    def write(self) -> None:
-        self.model.save(self.path)
+    def write(self, weights: list | None = None) -> None:
+        """Write the model, with `weights` if given (then back to its own)."""
+        if weights is None:
+            self.model.save(self.path)
+        else:
+            current = self.model.get_weights()
+            self.model.set_weights(weights)
+            self.model.save(self.path)
+            self.model.set_weights(current)
         self.written_at = time.monotonic()
         self.waiting = None
 
