@@ -314,6 +314,7 @@ def table(results: dict, limit: float | None) -> str:
 
 
 def main() -> None:
+    global STEPS
     if sys.argv[1:2] == ["--inside"]:
         package, events_path = sys.argv[2], sys.argv[3]
         inside(package, sys.argv[5:], events_path)
@@ -323,6 +324,7 @@ def main() -> None:
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--epochs", type=int, default=6, help="K, the long run")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=STEPS, help="steps per epoch")
     parser.add_argument("--baseline", metavar="REF", help="also the template at REF")
     parser.add_argument(
         "--variant",
@@ -333,6 +335,7 @@ def main() -> None:
         "e.g. spe64='--steps-per-execution 64'",
     )
     args = parser.parse_args()
+    STEPS = args.steps
     python = sys.executable
     backends = [
         name
