@@ -321,7 +321,6 @@ def text(scratch: Path, backend: str, repeats: int, steps: int) -> list[str]:
     # minute, and their start and end (the test's greedy decoding) vary by seconds.
     import train_command
 
-    train_command.STEPS = steps
     project = render(scratch, "textbench", pattern="encoder-decoder")
     path = scratch / "pairs.parquet"
     if not path.exists():
@@ -334,11 +333,11 @@ def text(scratch: Path, backend: str, repeats: int, steps: int) -> list[str]:
             for epochs, kept in ((1, short), (TEXT_EPOCHS, long)):
                 kept.append(
                     train_command.run_train(
-                        python, backend, project, epochs, scratch, flags
+                        python, backend, project, epochs, scratch, flags, steps
                     )
                 )
     rows = {
-        mode: train_command.summarize(short, long, TEXT_EPOCHS, BATCH_SIZE)
+        mode: train_command.summarize(short, long, TEXT_EPOCHS, BATCH_SIZE, steps)
         for mode, (short, long) in runs.items()
     }
     memory = rows["off"]

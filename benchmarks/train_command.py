@@ -166,6 +166,7 @@ def run_train(
     epochs: int,
     scratch: Path,
     flags: list[str],
+    steps: int = STEPS,
 ) -> dict:
     """One `train` run of `epochs` epochs: its wall time and its timestamps."""
     package = project.name
@@ -173,7 +174,7 @@ def run_train(
     events_path = output_dir.with_suffix(".json")
     argv = [
         "--steps-per-epoch",
-        str(STEPS),
+        str(steps),
         "--epochs",
         str(epochs),
         "--patience",
@@ -234,10 +235,12 @@ def batch_size_of(python: str, backend: str, project: Path) -> int:
     )
 
 
-def summarize(short: list[dict], long: list[dict], epochs: int, batch: int) -> dict:
+def summarize(
+    short: list[dict], long: list[dict], epochs: int, batch: int, steps: int = STEPS
+) -> dict:
     """Medians over the repeats of one project, backend and template."""
     median = statistics.median
-    samples = (epochs - 1) * STEPS * batch
+    samples = (epochs - 1) * steps * batch
     # Epochs 2..K of the long runs, end to end: the wall-clock difference of the
     # runs (t_K - t_1) says the same but carries the noise of two start-ups.
     steady = median(
@@ -269,7 +272,7 @@ def summarize(short: list[dict], long: list[dict], epochs: int, batch: int) -> d
     return {
         "steady": steady,
         "by_wall": by_wall,
-        "in_epoch": STEPS * batch / training,
+        "in_epoch": steps * batch / training,
         "overhead": overhead,
         "overhead_share": overhead / (training + overhead),
         "to_first_step": median(r["first_step"] - r["spawn"] for r in first),
@@ -314,7 +317,6 @@ def table(results: dict, limit: float | None) -> str:
 
 
 def main() -> None:
-    global STEPS
     if sys.argv[1:2] == ["--inside"]:
         package, events_path = sys.argv[2], sys.argv[3]
         inside(package, sys.argv[5:], events_path)
@@ -335,7 +337,6 @@ def main() -> None:
         "e.g. spe64='--steps-per-execution 64'",
     )
     args = parser.parse_args()
-    STEPS = args.steps
     python = sys.executable
     backends = [
         name
@@ -383,7 +384,13 @@ def main() -> None:
                     order = [1, args.epochs] if repeat % 2 == 0 else [args.epochs, 1]
                     for epochs in order:
                         events = run_train(
-                            python, backend, project, epochs, scratch, flags[label]
+                            python,
+                            backend,
+                            project,
+                            epochs,
+                            scratch,
+                            flags[label],
+                            args.steps,
                         )
                         (short if epochs == 1 else long).append(events)
                         print(
@@ -393,7 +400,7 @@ def main() -> None:
                         )
         batch = batch_size_of(python, backends[0], next(iter(projects.values())))
         results = {
-            key: summarize(short, long, args.epochs, batch)
+            key: summarize(short, long, args.epochs, batch, args.steps)
             for key, (short, long) in sorted(runs.items())
         }
     print()

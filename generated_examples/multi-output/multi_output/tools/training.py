@@ -134,9 +134,10 @@ class BestModel(keras.callbacks.Callback):
         loss = (logs or {}).get("val_loss", math.inf)
         if loss < self.best:
             self.best = loss
-            self.waiting = None if due else self.model.get_weights()
             if due:
                 self.write()
+            else:
+                self.waiting = self.model.get_weights()
         elif due and self.waiting is not None:
             self.write(self.waiting)
 
