@@ -69,6 +69,9 @@ def inside(package: str, argv: list[str], events_path: str) -> None:
     import atexit
 
     atexit.register(save)
+    # The package first: its __init__ may set environment variables that TensorFlow
+    # reads when it is imported.
+    __import__(package)
     import keras
 
     events["keras"] = time.time()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,3 +80,30 @@ def test_every_file_the_readme_names_exists(pattern: str) -> None:
     named = re.findall(rf"`((?:{package}|tests)/[\w/.]*)`", readme)
     missing = [path for path in named if not (project / path).exists()]
     assert len(named) >= 5 and not missing, f"README.md names missing files: {missing}"
+
+
+@pytest.mark.parametrize("pattern", list(PATTERNS))
+def test_dense_projects_turn_onednn_off_unless_told(pattern: str) -> None:
+    """The Dense-only projects set TF_ENABLE_ONEDNN_OPTS=0 on import, before
+    TensorFlow reads it (faster for small Dense models, README's Performance); the
+    encoder-decoder (LSTM) keeps TensorFlow's default, and a value already set wins."""
+    project = ROOT / "generated_examples" / pattern
+    package = pattern.replace("-", "_")
+    probe = f"import os, {package}; print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'))"
+
+    def imported_with(**preset: str) -> str:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+        # Set, so the package does not import Keras (and TensorFlow) to quiet it.
+        env.update(TF_CPP_MIN_LOG_LEVEL="3", **preset)
+        result = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return result.stdout.strip()
+
+    assert imported_with() == ("None" if pattern == "encoder-decoder" else "0")
+    assert imported_with(TF_ENABLE_ONEDNN_OPTS="1") == "1"
