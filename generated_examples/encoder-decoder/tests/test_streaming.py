@@ -11,7 +11,7 @@ import pytest
 
 from encoder_decoder.config import TrainConfig
 from encoder_decoder.data import as_data
-from encoder_decoder.tools import streaming
+from encoder_decoder.tools import predict, streaming
 from encoder_decoder.tools.evaluate import evaluate
 from encoder_decoder.tools.readers import DataError, write_file
 from encoder_decoder.tools.schema import find_schema, read_tokens
@@ -64,6 +64,36 @@ def small_chunks(monkeypatch):
     monkeypatch.setattr(streaming, "CHUNK_ROWS", 100)
     monkeypatch.setattr(streaming, "CSV_BLOCK_BYTES", 20_000)
     monkeypatch.setattr(streaming, "SHUFFLE_BYTES", 10_000)
+
+
+def check_predict_streams(run, columns, spoil, tmp_path, monkeypatch, capsys):
+    """`predict` on a folder of `columns` (streamed, in a few blocks) gives the
+    predictions of the same rows read whole; its command writes them all as they
+    come, and a cell that `spoil` breaks deep in the folder leaves --out as it was."""
+    monkeypatch.setattr(streaming, "BLOCK_BATCHES", 2)
+    whole = predict.predict(run, write_parquet(columns, tmp_path / "new.parquet"))
+    folder = write_shards(columns, tmp_path / "new")
+    blocks = list(predict.predict_blocks(run, folder))
+    assert len(blocks) > 1
+    streamed = join(blocks)
+    assert streamed.keys() == whole.keys()
+    for name, values in whole.items():
+        if values.dtype.kind == "f":
+            np.testing.assert_allclose(streamed[name], values, rtol=1e-5, atol=1e-6)
+        else:
+            np.testing.assert_array_equal(streamed[name], values)
+    out = tmp_path / "predictions.parquet"
+    predict.main([str(run), "--data", str(folder), "--out", str(out)])
+    assert f"Predictions for {ROWS} examples: {out}" in capsys.readouterr().out
+    written = pyarrow.parquet.read_table(out)
+    assert written.num_rows == ROWS and set(written.column_names) == set(whole)
+    bad = write_shards(spoil(columns), tmp_path / "bad")  # its last file
+    with pytest.raises(SystemExit) as exit_info:
+        predict.main([str(run), "--data", str(bad), "--out", str(out), "--overwrite"])
+    assert exit_info.value.code == 2
+    assert "part-3.parquet" in capsys.readouterr().err
+    assert pyarrow.parquet.read_table(out).equals(written)
+    assert not list(tmp_path.glob(".*.partial"))
 
 
 def open_splits(path, seed=0, max_words=20000, max_length=100):
@@ -155,7 +185,9 @@ def test_a_bad_cell_deep_in_a_stream_names_its_file_and_row(tmp_path):
 
 
 @pytest.mark.slow
-def test_train_streams_a_folder_of_files_and_evaluate_a_file(tmp_path, capsys):
+def test_train_evaluate_and_predict_stream_folders_and_files(
+    tmp_path, monkeypatch, capsys
+):
     folder = write_shards(pairs(), tmp_path / "shards")
     held_out = write_parquet(pairs(400, seed=2), tmp_path / "test.parquet")
     config = TrainConfig(
@@ -174,3 +206,13 @@ def test_train_streams_a_folder_of_files_and_evaluate_a_file(tmp_path, capsys):
     )
     evaluated = evaluate(tmp_path / "run", held_out, tmp_path / "plots")
     assert evaluated == pytest.approx(results, rel=1e-4)
+    sources = {"source": pairs(seed=3)["source"]}  # predict needs no targets
+
+    def spoil(columns):
+        columns["source"] = columns["source"].copy()
+        columns["source"][2900] = " "
+        return columns
+
+    check_predict_streams(
+        tmp_path / "run", sources, spoil, tmp_path, monkeypatch, capsys
+    )

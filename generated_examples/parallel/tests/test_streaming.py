@@ -11,7 +11,7 @@ import pytest
 
 from parallel.config import TARGETS, ModelConfig, TrainConfig
 from parallel.data import as_data, make_synthetic_data
-from parallel.tools import streaming
+from parallel.tools import predict, streaming
 from parallel.tools.evaluate import evaluate
 from parallel.tools.readers import DataError, write_file
 from parallel.tools.schema import find_schema
@@ -70,6 +70,36 @@ def small_chunks(monkeypatch):
     monkeypatch.setattr(streaming, "CHUNK_ROWS", 100)
     monkeypatch.setattr(streaming, "CSV_BLOCK_BYTES", 20_000)
     monkeypatch.setattr(streaming, "SHUFFLE_BYTES", 10_000)
+
+
+def check_predict_streams(run, columns, spoil, tmp_path, monkeypatch, capsys):
+    """`predict` on a folder of `columns` (streamed, in a few blocks) gives the
+    predictions of the same rows read whole; its command writes them all as they
+    come, and a cell that `spoil` breaks deep in the folder leaves --out as it was."""
+    monkeypatch.setattr(streaming, "BLOCK_BATCHES", 2)
+    whole = predict.predict(run, write_parquet(columns, tmp_path / "new.parquet"))
+    folder = write_shards(columns, tmp_path / "new")
+    blocks = list(predict.predict_blocks(run, folder))
+    assert len(blocks) > 1
+    streamed = join(blocks)
+    assert streamed.keys() == whole.keys()
+    for name, values in whole.items():
+        if values.dtype.kind == "f":
+            np.testing.assert_allclose(streamed[name], values, rtol=1e-5, atol=1e-6)
+        else:
+            np.testing.assert_array_equal(streamed[name], values)
+    out = tmp_path / "predictions.parquet"
+    predict.main([str(run), "--data", str(folder), "--out", str(out)])
+    assert f"Predictions for {ROWS} examples: {out}" in capsys.readouterr().out
+    written = pyarrow.parquet.read_table(out)
+    assert written.num_rows == ROWS and set(written.column_names) == set(whole)
+    bad = write_shards(spoil(columns), tmp_path / "bad")  # its last file
+    with pytest.raises(SystemExit) as exit_info:
+        predict.main([str(run), "--data", str(bad), "--out", str(out), "--overwrite"])
+    assert exit_info.value.code == 2
+    assert "part-3.parquet" in capsys.readouterr().err
+    assert pyarrow.parquet.read_table(out).equals(written)
+    assert not list(tmp_path.glob(".*.partial"))
 
 
 def open_splits(path, seed=0, group=None):
@@ -202,7 +232,9 @@ def test_a_bad_cell_deep_in_a_stream_names_its_file_and_row(tmp_path):
 
 
 @pytest.mark.slow
-def test_train_streams_a_folder_of_files_and_evaluate_a_file(tmp_path, capsys):
+def test_train_evaluate_and_predict_stream_folders_and_files(
+    tmp_path, monkeypatch, capsys
+):
     folder = write_shards(table(), tmp_path / "shards")
     held_out = write_parquet(table(400, seed=2), tmp_path / "test.parquet")
     config = TrainConfig(
@@ -221,3 +253,15 @@ def test_train_streams_a_folder_of_files_and_evaluate_a_file(tmp_path, capsys):
         json.loads((tmp_path / "run" / "metrics.json").read_text())
     )
     assert set(evaluate(tmp_path / "run", held_out, tmp_path / "plots")) == set(results)
+    features = table(seed=3)
+    for name in TARGETS:  # predict needs no targets
+        del features[name]
+
+    def spoil(columns):
+        columns[KEY] = columns[KEY].copy()
+        columns[KEY][2900] = np.nan
+        return columns
+
+    check_predict_streams(
+        tmp_path / "run", features, spoil, tmp_path, monkeypatch, capsys
+    )

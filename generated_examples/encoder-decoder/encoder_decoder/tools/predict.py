@@ -4,31 +4,56 @@ python -m encoder_decoder predict RUN --data FILE --out OUT
 
 Per row: `source` as the model read it (lowercased text, [unk] for words outside
 its vocabulary; your token ids for a file of ids) and `prediction`, the decoded
-target text. The data needs no target column.
+target text. The data needs no target column. Data that `train` would stream (a
+folder or glob of files, or files over STREAM_ABOVE bytes: tools/streaming.py) is
+read and decoded a block of rows at a time, and the rows are written to OUT as
+they come.
 """
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from encoder_decoder.model import build_inference_models, decode_sequence
 from encoder_decoder.tools.evaluate import trained_model
-from encoder_decoder.tools.readers import DataError, write_file
+from encoder_decoder.tools.readers import DataError, write_blocks
 from encoder_decoder.tools.schema import as_text, read_tokens
+from encoder_decoder.tools.streaming import (
+    held_out_stream,
+    join,
+    read_in_order,
+    streams,
+)
 
 
 def predict(run_dir, data_path, batch_size: int = 256) -> dict[str, np.ndarray]:
     """Every source of `data_path` and its decoding, as text."""
+    return join(list(predict_blocks(run_dir, data_path, batch_size)))
+
+
+def predict_blocks(
+    run_dir, data_path, batch_size: int = 256
+) -> Iterator[dict[str, np.ndarray]]:
+    """The decodings of `predict`, a block of sources at a time: all of them for a
+    file read whole, BLOCK_BATCHES batches for a streamed one."""
     model, schema = trained_model(Path(run_dir))
-    source, _ = read_tokens(data_path, schema, targets=False)
+    if streams(data_path):
+        stream = held_out_stream(
+            data_path, schema, lambda source, _: ({"source": source},), targets=False
+        )
+        blocks = (inputs["source"] for (inputs,) in read_in_order(stream, batch_size))
+    else:
+        blocks = [read_tokens(data_path, schema, targets=False)[0]]
     encoder, decoder = build_inference_models(model)
     length = schema.lengths["target"]
-    decoded = decode_sequence(encoder, decoder, source, length, batch_size)
-    return {
-        "source": np.array(as_text(source, schema, "source")),
-        "prediction": np.array(as_text(decoded, schema)),
-    }
+    for source in blocks:
+        decoded = decode_sequence(encoder, decoder, source, length, batch_size)
+        yield {
+            "source": np.array(as_text(source, schema, "source")),
+            "prediction": np.array(as_text(decoded, schema)),
+        }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -59,11 +84,9 @@ def main(argv: list[str] | None = None) -> None:
             2, f"error: --out {args.out} exists: name another, or add --overwrite\n"
         )
     try:
-        columns = predict(args.run_dir, args.data)
-        write_file(columns, args.out)
+        rows = write_blocks(predict_blocks(args.run_dir, args.data), args.out)
     except DataError as error:
         parser.exit(2, f"error: {error}\n")
-    rows = len(next(iter(columns.values())))
     print(f"Predictions for {rows} examples: {args.out}")
 
 

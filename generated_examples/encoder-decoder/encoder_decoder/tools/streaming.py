@@ -265,6 +265,7 @@ class TableStream:
     as_data: Callable
     split: Split | None = None
     part: int | None = None
+    targets: bool = True  # False: the inputs only (predict)
     # Blocks kept in memory, by batch size (see blocks_in_order): each part its own.
     cache: dict = dataclasses.field(
         default_factory=dict, init=False, compare=False, repr=False
@@ -305,12 +306,15 @@ class TableStream:
     def examples(self, path: Path, arrays: dict, first_row: int) -> tuple:
         """The examples in the columns `arrays` of rows of `path` from `first_row`
         on, and their groups (None without a group column)."""
-        source, target, _ = tokens_of(path, arrays, self.schema, first_row=first_row)
+        source, target, _ = tokens_of(
+            path, arrays, self.schema, self.targets, first_row=first_row
+        )
         return self.as_data(source, target), None
 
     def columns(self) -> list[str]:
         """The columns the examples are made of."""
-        return list(self.schema.columns.values())
+        sides = self.schema.columns.items()
+        return [column for side, column in sides if self.targets or side == "source"]
 
     def head(self, count: int) -> tuple:
         """The part's first `count` examples, in memory."""
@@ -356,9 +360,12 @@ def split_parts(
     )
 
 
-def held_out_stream(path, schema: Schema, as_data: Callable) -> TableStream:
-    """Every row of streamed files that follow the training files' `schema`."""
-    stream = TableStream(str(path), (), (), schema, as_data)
+def held_out_stream(
+    path, schema: Schema, as_data: Callable, targets: bool = True
+) -> TableStream:
+    """Every row of streamed files that follow the training files' `schema`;
+    without `targets`, their inputs only (`as_data` then gets empty targets)."""
+    stream = TableStream(str(path), (), (), schema, as_data, targets=targets)
     pieces = find_pieces(data_files(path), count=stream.columns()[0])
     counts = tuple(piece.rows for piece in pieces)
     return dataclasses.replace(stream, pieces=tuple(pieces), counts=counts)

@@ -5,6 +5,7 @@ and test parts.
 
 import functools
 import math
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -216,13 +217,58 @@ def parse_columns(text: str | None, names) -> dict[str, str]:
 
 def write_file(columns: dict[str, np.ndarray], path) -> None:
     """Write named columns to a `.csv`, `.parquet` or `.npz` file, by its suffix."""
+    write_blocks([columns], path)
+
+
+def write_blocks(blocks: Iterable[dict[str, np.ndarray]], path) -> int:
+    """Write the rows of `blocks`, each named columns, to a `.csv`, `.parquet` or
+    `.npz` file, by its suffix, as they come (a `.npz` file: at the end); return
+    the number of rows.
+
+    The rows go to a file beside `path` first, renamed to `path` once complete: if
+    a block fails, `path` is left as it was and no partial file stays.
+    """
     path = Path(path)
-    if path.suffix == ".npz":
-        np.savez(path, **columns)
-    elif path.suffix == ".csv":
-        pyarrow.csv.write_csv(pyarrow.table(columns), path)
-    else:
-        pyarrow.parquet.write_table(pyarrow.table(columns), path)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        rows = write_partial(blocks, partial, path.suffix)
+        if not rows:
+            raise DataError(f"nothing to write to {path}: the data has no rows")
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return rows
+
+
+def write_partial(
+    blocks: Iterable[dict[str, np.ndarray]], partial: Path, suffix: str
+) -> int:
+    """write_blocks' rows, written to `partial` in the format of `suffix`."""
+    if suffix == ".npz":
+        kept = list(blocks)
+        if kept:
+            columns = {
+                name: np.concatenate([part[name] for part in kept]) for name in kept[0]
+            }
+            with open(partial, "wb") as file:
+                np.savez(file, **columns)
+        return sum(len(next(iter(block.values()))) for block in kept)
+    rows, writer = 0, None
+    try:
+        for columns in blocks:
+            table = pyarrow.table(columns)
+            if writer is None:
+                kind = pyarrow.csv.CSVWriter
+                if suffix != ".csv":
+                    kind = pyarrow.parquet.ParquetWriter
+                writer = kind(str(partial), table.schema)
+            writer.write_table(table)
+            rows += table.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
 
 
 def num_examples(data) -> int:

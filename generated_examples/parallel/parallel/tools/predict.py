@@ -3,26 +3,52 @@
 python -m parallel predict RUN --data FILE --out OUT
 
 Each target gets a column: a class name (and one probability column per class) or
-a number in the training targets' units. The data needs no target columns.
+a number in the training targets' units. The data needs no target columns. Data
+that `train` would stream (a folder or glob of files, or files over STREAM_ABOVE
+bytes: tools/streaming.py) is read and predicted a block of rows at a time, and
+the rows are written to OUT as they come.
 """
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from parallel.data import as_targets
 from parallel.tools.evaluate import trained_model
-from parallel.tools.readers import DataError, write_file
-from parallel.tools.schema import read_examples
+from parallel.tools.readers import DataError, write_blocks
+from parallel.tools.schema import Schema, read_examples
+from parallel.tools.streaming import held_out_stream, join, read_in_order, streams
 
 
 def predict(run_dir, data_path, batch_size: int = 256) -> dict[str, np.ndarray]:
     """Per target, the predictions for every example of `data_path`."""
+    return join(list(predict_blocks(run_dir, data_path, batch_size)))
+
+
+def predict_blocks(
+    run_dir, data_path, batch_size: int = 256
+) -> Iterator[dict[str, np.ndarray]]:
+    """The predictions of `predict`, a block of examples at a time: all of them
+    for a file read whole, BLOCK_BATCHES batches for a streamed one."""
     run_dir = Path(run_dir)
     model, schema = trained_model(run_dir)
-    inputs, _, _ = read_examples(data_path, schema, targets=False)
-    outputs = model.predict(inputs, batch_size=batch_size, verbose=0)
+    if streams(data_path):
+        stream = held_out_stream(
+            data_path, schema, lambda inputs, _: (inputs,), targets=False
+        )
+        blocks = (inputs for (inputs,) in read_in_order(stream, batch_size))
+    else:
+        blocks = [read_examples(data_path, schema, targets=False)[0]]
+    for inputs in blocks:
+        outputs = model.predict(inputs, batch_size=batch_size, verbose=0)
+        yield prediction_columns(outputs, schema)
+
+
+def prediction_columns(outputs, schema: Schema) -> dict[str, np.ndarray]:
+    """The model's `outputs` as columns: per target, its class names and class
+    probabilities, or its numbers."""
     columns = {}
     for name, values in as_targets(outputs).items():
         values = np.asarray(values)
@@ -65,11 +91,9 @@ def main(argv: list[str] | None = None) -> None:
             2, f"error: --out {args.out} exists: name another, or add --overwrite\n"
         )
     try:
-        columns = predict(args.run_dir, args.data)
-        write_file(columns, args.out)
+        rows = write_blocks(predict_blocks(args.run_dir, args.data), args.out)
     except DataError as error:
         parser.exit(2, f"error: {error}\n")
-    rows = len(next(iter(columns.values())))
     print(f"Predictions for {rows} examples: {args.out}")
 
 

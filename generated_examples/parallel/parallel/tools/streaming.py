@@ -257,6 +257,7 @@ class TableStream:
     as_data: Callable
     split: Split | None = None
     part: int | None = None
+    targets: bool = True  # False: the inputs only (predict)
     moments: tuple | None = None  # training parts: see Moments.examples
     # Blocks kept in memory, by batch size (see blocks_in_order): each part its own.
     cache: dict = dataclasses.field(
@@ -299,14 +300,15 @@ class TableStream:
         """The examples in the columns `arrays` of rows of `path` from `first_row`
         on, and their groups (None without a group column)."""
         inputs, targets, groups = examples_of(
-            path, arrays, self.schema, group=self.group, first_row=first_row
+            path, arrays, self.schema, self.targets, self.group, first_row
         )
         return self.as_data(inputs, targets), groups
 
     def columns(self) -> list[str]:
         """The columns the examples are made of."""
         names = [column for names in self.schema.inputs.values() for column in names]
-        return [*names, *self.schema.targets.values(), *filter(None, [self.group])]
+        targets = self.schema.targets.values() if self.targets else []
+        return [*names, *targets, *filter(None, [self.group])]
 
     def head(self, count: int) -> tuple:
         """The part's first `count` examples, in memory."""
@@ -352,9 +354,12 @@ def split_parts(
     )
 
 
-def held_out_stream(path, schema: Schema, as_data: Callable) -> TableStream:
-    """Every row of streamed files that follow the training files' `schema`."""
-    stream = TableStream(str(path), (), (), schema, as_data)
+def held_out_stream(
+    path, schema: Schema, as_data: Callable, targets: bool = True
+) -> TableStream:
+    """Every row of streamed files that follow the training files' `schema`;
+    without `targets`, their inputs only (`as_data` then gets empty targets)."""
+    stream = TableStream(str(path), (), (), schema, as_data, targets=targets)
     pieces = find_pieces(data_files(path), count=stream.columns()[0])
     counts = tuple(piece.rows for piece in pieces)
     return dataclasses.replace(stream, pieces=tuple(pieces), counts=counts)

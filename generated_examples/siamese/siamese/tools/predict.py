@@ -10,12 +10,13 @@ or to search for nearest neighbours.
 
 import argparse
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from siamese.tools.evaluate import trained_model
-from siamese.tools.readers import DataError, read_file, write_file
+from siamese.tools.readers import DataError, read_file, write_blocks
 from siamese.tools.schema import read_items, read_pairs
 
 
@@ -34,6 +35,13 @@ def predict(run_dir, data_path, batch_size: int = 256) -> dict[str, np.ndarray]:
     embeddings = encoder.predict(inputs["items"], batch_size=batch_size, verbose=0)
     columns = {f"embedding_{i}": values for i, values in enumerate(embeddings.T)}
     return columns
+
+
+def predict_blocks(
+    run_dir, data_path, batch_size: int = 256
+) -> Iterator[dict[str, np.ndarray]]:
+    """The predictions of `predict` as one block: the command writes blocks."""
+    yield predict(run_dir, data_path, batch_size)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -64,11 +72,9 @@ def main(argv: list[str] | None = None) -> None:
             2, f"error: --out {args.out} exists: name another, or add --overwrite\n"
         )
     try:
-        columns = predict(args.run_dir, args.data)
-        write_file(columns, args.out)
+        rows = write_blocks(predict_blocks(args.run_dir, args.data), args.out)
     except DataError as error:
         parser.exit(2, f"error: {error}\n")
-    rows = len(next(iter(columns.values())))
     print(f"Predictions for {rows} examples: {args.out}")
 
 
