@@ -15,7 +15,7 @@ that process's maximum resident set size (`wait4`'s rusage).
 - `big`: a table of ROWS x 32 float32 features and a label (16 million rows: 2 GB
   in memory) written as Parquet shards; `train --data DIR --epochs 1
   --steps-per-epoch 300`, then `evaluate` on a held-out file of a quarter as many
-  rows (streamed: it is over 256 MB).
+  rows (streamed: it is over 256 MB), and `predict` on that file to Parquet.
 - `speed`: a table that fits in memory (262,144 rows) trained with `--stream off`
   and `--stream on`, alternately, for 1 and for EPOCHS epochs of 1024 steps: the
   steady-state samples/s is the extra epochs' samples over their extra time.
@@ -172,11 +172,18 @@ def big(project: Path, scratch: Path, rows: int, backend: str) -> list[str]:
         project, backend, "evaluate", str(scratch / "run-big"),
         "--data", str(held_out / "part-000.parquet"),
     )  # fmt: skip
+    predicted = run(
+        project, backend, "predict", str(scratch / "run-big"),
+        "--data", str(held_out / "part-000.parquet"),
+        "--out", str(scratch / "predictions.parquet"), "--overwrite",
+    )  # fmt: skip
     return [
         f"| {backend} | train, {rows:,} rows ({size:.1f} GB Parquet) | "
         f"{trained['seconds']:.0f} s | {trained['peak_mb']:,.0f} MB |",
         f"| {backend} | evaluate, {rows // 4:,} rows | "
         f"{evaluated['seconds']:.0f} s | {evaluated['peak_mb']:,.0f} MB |",
+        f"| {backend} | predict, {rows // 4:,} rows | "
+        f"{predicted['seconds']:.0f} s | {predicted['peak_mb']:,.0f} MB |",
     ]
 
 
