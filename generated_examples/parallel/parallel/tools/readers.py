@@ -232,7 +232,7 @@ def write_blocks(blocks: Iterable[dict[str, np.ndarray]], path) -> int:
     partial = path.with_name(f".{path.name}.partial")
     try:
         rows = write_partial(blocks, partial, path.suffix)
-        if not rows:
+        if not partial.exists():  # no block came
             raise DataError(f"nothing to write to {path}: the data has no rows")
         partial.replace(path)
     except BaseException:
