@@ -364,7 +364,7 @@ def held_out_stream(
     path, schema: Schema, as_data: Callable, targets: bool = True
 ) -> TableStream:
     """Every row of streamed files that follow the training files' `schema`;
-    without `targets`, their inputs only (`as_data` then gets empty targets)."""
+    without `targets`, their inputs only (`as_data` then gets no targets)."""
     stream = TableStream(str(path), (), (), schema, as_data, targets=targets)
     pieces = find_pieces(data_files(path), count=stream.columns()[0])
     counts = tuple(piece.rows for piece in pieces)
