@@ -20,12 +20,7 @@ from encoder_decoder.model import build_inference_models, decode_sequence
 from encoder_decoder.tools.evaluate import trained_model
 from encoder_decoder.tools.readers import DataError, write_blocks
 from encoder_decoder.tools.schema import as_text, read_tokens
-from encoder_decoder.tools.streaming import (
-    held_out_stream,
-    join,
-    read_in_order,
-    streams,
-)
+from encoder_decoder.tools.streaming import input_blocks, join, streams
 
 
 def predict(run_dir, data_path, batch_size: int = 256) -> dict[str, np.ndarray]:
@@ -40,10 +35,8 @@ def predict_blocks(
     file read whole, BLOCK_BATCHES batches for a streamed one."""
     model, schema = trained_model(Path(run_dir))
     if streams(data_path):
-        stream = held_out_stream(
-            data_path, schema, lambda source, _: ({"source": source},), targets=False
-        )
-        blocks = (inputs["source"] for (inputs,) in read_in_order(stream, batch_size))
+        inputs = input_blocks(data_path, schema, batch_size)
+        blocks = (block["source"] for block in inputs)
     else:
         blocks = [read_tokens(data_path, schema, targets=False)[0]]
     encoder, decoder = build_inference_models(model)

@@ -248,16 +248,16 @@ class Split:
 @dataclasses.dataclass(frozen=True)
 class TableStream:
     """A part of streamed table files (`part` None: all their rows), as examples
-    of `data.py`'s `Data` (`as_data` makes them of a file's inputs and targets)."""
+    of `data.py`'s `Data` (`as_data` makes them of a file's inputs and targets;
+    None: the inputs by name alone, as `predict` reads them)."""
 
     path: str
     pieces: tuple[Piece, ...]
     counts: tuple[int, ...]  # the rows of the part in each piece
     schema: Schema
-    as_data: Callable
+    as_data: Callable | None
     split: Split | None = None
     part: int | None = None
-    targets: bool = True  # False: the inputs only (predict)
     moments: tuple | None = None  # training parts: see Moments.examples
     # Blocks kept in memory, by batch size (see blocks_in_order): each part its own.
     cache: dict = dataclasses.field(
@@ -302,7 +302,14 @@ class TableStream:
         inputs, targets, groups = examples_of(
             path, arrays, self.schema, self.targets, self.group, first_row
         )
+        if not self.targets:
+            return (inputs,), groups
         return self.as_data(inputs, targets), groups
+
+    @property
+    def targets(self) -> bool:
+        """Whether the examples have their targets (not so for `predict`)."""
+        return self.as_data is not None
 
     def columns(self) -> list[str]:
         """The columns the examples are made of."""
@@ -354,15 +361,20 @@ def split_parts(
     )
 
 
-def held_out_stream(
-    path, schema: Schema, as_data: Callable, targets: bool = True
-) -> TableStream:
-    """Every row of streamed files that follow the training files' `schema`;
-    without `targets`, their inputs only (`as_data` then gets no targets)."""
-    stream = TableStream(str(path), (), (), schema, as_data, targets=targets)
+def held_out_stream(path, schema: Schema, as_data: Callable | None) -> TableStream:
+    """Every row of streamed files that follow the training files' `schema`: as
+    examples made by `as_data`, or (None) their inputs alone."""
+    stream = TableStream(str(path), (), (), schema, as_data)
     pieces = find_pieces(data_files(path), count=stream.columns()[0])
     counts = tuple(piece.rows for piece in pieces)
     return dataclasses.replace(stream, pieces=tuple(pieces), counts=counts)
+
+
+def input_blocks(path, schema: Schema, batch_size: int) -> Iterator[dict]:
+    """The inputs by name of every row of streamed files that follow `schema`, in
+    order, BLOCK_BATCHES batches at a time: what `predict` reads."""
+    for (inputs,) in read_in_order(held_out_stream(path, schema, None), batch_size):
+        yield inputs
 
 
 def find_stream_schema(

@@ -19,7 +19,7 @@ from parallel.data import as_targets
 from parallel.tools.evaluate import trained_model
 from parallel.tools.readers import DataError, write_blocks
 from parallel.tools.schema import Schema, read_examples
-from parallel.tools.streaming import held_out_stream, join, read_in_order, streams
+from parallel.tools.streaming import input_blocks, join, streams
 
 
 def predict(run_dir, data_path, batch_size: int = 256) -> dict[str, np.ndarray]:
@@ -35,10 +35,7 @@ def predict_blocks(
     run_dir = Path(run_dir)
     model, schema = trained_model(run_dir)
     if streams(data_path):
-        stream = held_out_stream(
-            data_path, schema, lambda inputs, _: (inputs,), targets=False
-        )
-        blocks = (inputs for (inputs,) in read_in_order(stream, batch_size))
+        blocks = input_blocks(data_path, schema, batch_size)
     else:
         blocks = [read_examples(data_path, schema, targets=False)[0]]
     for inputs in blocks:
