@@ -1,3 +1,3 @@
 """kgen: generate Keras 3 training projects from architecture patterns."""
 
-__version__ = "0.15.0"
+__version__ = "0.16.0"

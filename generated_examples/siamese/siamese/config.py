@@ -73,6 +73,12 @@ class TrainConfig:
     features: str | None = flag(
         None, "the feature columns, comma-separated; all but the targets if unset"
     )
+    stream: str = flag(
+        "auto",
+        "read --data from disk a chunk at a time (on) or whole into memory (off); "
+        "auto: on for a folder, a glob, or files over 256 MB",
+        choices=("auto", "on", "off"),
+    )
     output_dir: str | None = flag(
         None, "the run's directory (model, logs, config); runs/DATE_TIME if unset"
     )

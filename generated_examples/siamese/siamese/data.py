@@ -12,6 +12,11 @@ pairs: a table (CSV or Parquet) with one row per item, or a `.npz` file.
 
     numpy.savez("items.npz", items=items, label=label)
 
+A folder or a glob of tables (shards/part-*.parquet), or tables over 256 MB in
+all, are streamed: read from disk a chunk at a time, split by a hash of the row
+number (or of the label, by class), each item paired within its chunk (see
+tools/streaming.py). `--stream on` or `--stream off` decides instead.
+
 The items are split before any pair is drawn, so that no item is on two sides: by
 item (the default), or by class (--split-by class: the validation and test classes
 are never seen in training). By class, validation and test take a tenth of the
@@ -26,6 +31,8 @@ several pairs can land in training and in test, which inflates the test score; a
 across two sides being left out.
 """
 
+import dataclasses
+import functools
 import math
 import sys
 
@@ -34,6 +41,13 @@ import numpy as np
 from siamese.config import ModelConfig, TrainConfig
 from siamese.tools.readers import DataError, forget_files, parse_columns, select, split
 from siamese.tools.schema import Schema, find_schema, read_items, read_pairs
+from siamese.tools.streaming import (
+    Split,
+    TableStream,
+    held_out_stream,
+    stream_splits,
+    streams,
+)
 
 # An example is its inputs by name (a pair: "left" and "right"; an item: "items"),
 # and its target (a pair: 1.0 if same; an item: its class).
@@ -71,20 +85,23 @@ class PairSampler:
     ) -> tuple[np.ndarray, np.ndarray]:
         """A partner for each anchor, and 1.0 where it is of the same class.
 
-        An anchor alone in its class always gets a partner of another class.
+        An anchor alone in its class always gets a partner of another class;
+        items all of one class (a chunk of a stream) only partners of theirs.
         """
         start, size = self.start[anchors], self.size[anchors]
-        same = (rng.random(len(anchors)) < 0.5) & (size > 1)
+        outside = len(self.classes) - size  # the items of other classes
+        same = ((rng.random(len(anchors)) < 0.5) & (size > 1)) | (outside == 0)
         # Same class: another member of it, never the anchor itself.
         step = rng.integers(1, np.maximum(size, 2))
         member = self.order[start + (self.rank[anchors] - start + step) % size]
         # Another class: any item outside the anchor's class.
-        other = rng.integers(0, len(self.classes) - size)
-        outsider = self.order[np.where(other < start, other, other + size)]
+        other = rng.integers(0, np.maximum(outside, 1))
+        other = np.where(other < start, other, other + size) % len(self.classes)
+        outsider = self.order[other]
         return np.where(same, member, outsider), same.astype("float32")
 
 
-def draw_pairs(items: Data, pairs_per_item: int = 4, seed: int = 0) -> Data:
+def draw_pairs(items: Data, pairs_per_item: int = 4, seed: int | list[int] = 0) -> Data:
     """Pairs drawn once: each item is the left item of `pairs_per_item` pairs."""
     inputs, classes = items
     anchors = np.repeat(np.arange(len(classes)), pairs_per_item)
@@ -93,8 +110,27 @@ def draw_pairs(items: Data, pairs_per_item: int = 4, seed: int = 0) -> Data:
     return {"left": features[anchors], "right": features[partners]}, same
 
 
-def load_data(path, schema: Schema, seed: int = 0) -> Data:
-    """The pairs of a file: those of a pair file, or pairs drawn from its items."""
+def as_items(inputs: dict[str, np.ndarray], labels: np.ndarray) -> Data:
+    """Items as `Data`, from the inputs and labels of rows a stream reads."""
+    return inputs, labels
+
+
+def chunk_pairs(items: Data, key: list[int], seed: int) -> Data:
+    """The pairs of a chunk of streamed items (tools/streaming.py): each item the
+    left item of one, its partner drawn within the chunk; `key`: the pass number
+    and the chunk's first row, so that training pairs change on every pass."""
+    return draw_pairs(items, pairs_per_item=1, seed=[seed, *key])
+
+
+def load_data(
+    path, schema: Schema, seed: int = 0, stream: str = "auto"
+) -> Data | TableStream:
+    """The pairs of a file: those of a pair file, or pairs drawn from its items;
+    read from disk a chunk at a time if `stream` (see TrainConfig.stream) says so."""
+    if streams(path, stream):
+        pairs = functools.partial(chunk_pairs, seed=seed)
+        items = held_out_stream(path, schema, as_items)
+        return dataclasses.replace(items, pairs=pairs)
     if schema.pairs:
         return read_pairs(path, schema)[0]
     return draw_pairs(read_items(path, schema), seed=seed)
@@ -113,16 +149,56 @@ def split_pairs(
     return tuple(select(pairs, (side == part).all(axis=1)) for part in (2, 1, 0))
 
 
+def split_items(
+    items: Data, validation: float, test: float, config: TrainConfig
+) -> tuple[Data, Data, Data]:
+    """Training items, and validation and test pairs drawn from their items: split
+    by item, or by class (`--split-by class`)."""
+    # By class: all items of a class on one side, two classes at least on each (a
+    # part's pairs need two).
+    by_class = config.split_by == "class"
+    classes = len(np.unique(items[1]))
+    needed = 2 * (1 + bool(validation) + bool(test))
+    if by_class and classes < needed:
+        raise DataError(
+            f"--split-by class needs {needed} classes, two or more for each part "
+            f"of the split; the data has {classes}: add classes, or split by item"
+        )
+    train_split, validation_items, test_items = split(
+        items,
+        validation,
+        test,
+        config.seed,
+        groups=items[1] if by_class else None,
+        at_least=2 if by_class else 0,
+    )
+    for name, part, fraction in (
+        ("validation", validation_items, validation),
+        ("test", test_items, test),
+    ):
+        if fraction and len(np.unique(part[1])) < 2:
+            raise DataError(
+                f"the {name} split holds one class only; its pairs need two or "
+                f"more: bring more items or classes, or pass --{name}-data"
+            )
+    validation_split = draw_pairs(validation_items, seed=config.seed)
+    test_split = draw_pairs(test_items, seed=config.seed + 1)
+    return train_split, validation_split, test_split
+
+
 def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
     """Training items (or pairs), validation and test pairs, and the data's schema.
 
     Items are `({"items": features}, classes)`, pairs `({"left", "right"}, same)`.
+    Data bigger than memory is streamed: each part is then a TableStream of pairs,
+    read from disk a chunk at a time (see tools/streaming.py).
 
     From `config.data_path`, built-in items if None; `config.validation_path` and
     `config.test_path` files replace their part of the split.
     """
     validation = 0.0 if config.validation_path else 0.1
     test = 0.0 if config.test_path else 0.1
+    label = parse_columns(config.columns, ["label"]).get("label", "label")
     if config.data_path is None:
         if config.validation_path or config.test_path:
             raise DataError(
@@ -132,8 +208,18 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
         input_shape = ModelConfig().input_shape
         schema = Schema(["items"], "label", list(input_shape))
         items = make_synthetic_items(8192, input_shape, seed=config.seed)
+        parts = split_items(items, validation, test, config)
+    elif streams(config.data_path, config.stream):
+        by_class = config.split_by == "class"
+        schema, parts = stream_splits(
+            config.data_path,
+            label,
+            config.features,
+            Split(config.seed, validation, test, label if by_class else None),
+            as_items,
+            chunk_pairs,
+        )
     else:
-        label = parse_columns(config.columns, ["label"]).get("label", "label")
         schema = find_schema(config.data_path, label, config.features)
         if schema.pairs:
             pairs, ids = read_pairs(config.data_path, schema)
@@ -143,44 +229,16 @@ def load_splits(config: TrainConfig) -> tuple[Data, Data, Data, Schema]:
                     "two sides; left_id and right_id arrays would split by item",
                     file=sys.stderr,
                 )
-            train_split, validation_split, test_split = split_pairs(
-                pairs, ids, validation, test, config.seed
-            )
+            parts = split_pairs(pairs, ids, validation, test, config.seed)
         else:
             items = read_items(config.data_path, schema)
-    if not schema.pairs:
-        # By class: all items of a class on one side, two classes at least on
-        # each (a part's pairs need two).
-        by_class = config.split_by == "class"
-        classes = len(np.unique(items[1]))
-        needed = 2 * (1 + bool(validation) + bool(test))
-        if by_class and classes < needed:
-            raise DataError(
-                f"--split-by class needs {needed} classes, two or more for each part "
-                f"of the split; the data has {classes}: add classes, or split by item"
-            )
-        train_split, validation_items, test_items = split(
-            items,
-            validation,
-            test,
-            config.seed,
-            groups=items[1] if by_class else None,
-            at_least=2 if by_class else 0,
-        )
-        for name, part, fraction in (
-            ("validation", validation_items, validation),
-            ("test", test_items, test),
-        ):
-            if fraction and len(np.unique(part[1])) < 2:
-                raise DataError(
-                    f"the {name} split holds one class only; its pairs need two or "
-                    f"more: bring more items or classes, or pass --{name}-data"
-                )
-        validation_split = draw_pairs(validation_items, seed=config.seed)
-        test_split = draw_pairs(test_items, seed=config.seed + 1)
+            parts = split_items(items, validation, test, config)
+    train_split, validation_split, test_split = parts
     if config.validation_path:
-        validation_split = load_data(config.validation_path, schema, config.seed)
+        validation_split = load_data(
+            config.validation_path, schema, config.seed, config.stream
+        )
     if config.test_path:
-        test_split = load_data(config.test_path, schema, config.seed + 1)
+        test_split = load_data(config.test_path, schema, config.seed + 1, config.stream)
     forget_files()  # the arrays hold the data now: free the parsed files
     return train_split, validation_split, test_split, schema

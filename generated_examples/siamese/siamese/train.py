@@ -18,8 +18,9 @@ from siamese.model import (
 )
 from siamese.tools import training
 from siamese.tools.batches import batches
-from siamese.tools.pairs import training_batches
+from siamese.tools.pairs import pair_labels, training_batches
 from siamese.tools.plots import result_plots
+from siamese.tools.streaming import adaptation_data
 
 
 def train(
@@ -46,7 +47,10 @@ def train(
     # `fit`): an interrupted run's evaluate and predict take this one.
     schema = dataclasses.replace(schema, threshold=default_threshold(config))
     schema.save(output_dir / "schema.json")
-    model = compile_model(adapt(build_model(model_config), train_split), config)
+    # A stream (data bigger than memory) gives `adapt` its statistics, not its rows.
+    model = compile_model(
+        adapt(build_model(model_config), adaptation_data(train_split)), config
+    )
     model.fit(
         training_batches(train_split, config.batch_size, seed=config.seed),
         validation_data=batches(validation_split, config.batch_size),
@@ -60,7 +64,9 @@ def train(
     # "Same" from here on: what calls the validation pairs best, in the saved
     # model (its pair accuracy) and in schema.json (for predict).
     threshold = choose_threshold(
-        model, batches(validation_split, config.batch_size), validation_split[1]
+        model,
+        batches(validation_split, config.batch_size),
+        pair_labels(validation_split, config.batch_size),
     )
     model = set_threshold(model, threshold, config)
     model.save(output_dir / "best.keras")

@@ -474,6 +474,14 @@ class Moments:
         return keras.tree.pack_sequence_as(self.structure, rows)
 
 
+def adaptation_data(train_split) -> tuple:
+    """What `adapt` learns the normalization from: the training examples, or for a
+    stream two examples with their mean and variance."""
+    if isinstance(train_split, TableStream):
+        return train_split.moments
+    return train_split
+
+
 def stream_splits(
     path,
     columns: dict[str, str],
@@ -503,14 +511,6 @@ def stream_splits(
     train_split, validation_split, test_split = split_parts(stream, counts)
     train_split = dataclasses.replace(train_split, moments=moments.examples())
     return schema, (train_split, validation_split, test_split)
-
-
-def adaptation_data(train_split) -> tuple:
-    """What `adapt` learns the normalization from: the training examples, or for a
-    stream two examples with their mean and variance."""
-    if isinstance(train_split, TableStream):
-        return train_split.moments
-    return train_split
 
 
 def blocks_in_order(stream: TableStream, batch_size: int) -> Iterator[tuple]:

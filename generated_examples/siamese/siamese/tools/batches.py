@@ -8,6 +8,9 @@ JAX and torch read `ArrayBatches`, a `keras.utils.PyDataset` that slices the num
 arrays: it needs no TensorFlow, and on those backends it feeds a small model faster
 than `tf.data` does.
 
+A TableStream (data bigger than memory, tools/streaming.py) is read the same way:
+its blocks go to `tf.data` on TensorFlow, to a `StreamBatches` on JAX and torch.
+
 Both read the training part as one endless stream, shuffled afresh on every pass and
 cut into full batches, so every backend trains on the same kind of batches.
 """
@@ -22,6 +25,7 @@ import numpy as np
 
 from siamese.data import Data
 from siamese.tools.readers import num_examples, select
+from siamese.tools.streaming import StreamBatches, TableStream, stream_blocks
 
 # Batches handed from numpy to `tf.data` at a time.
 BLOCK_BATCHES = 256
@@ -34,6 +38,12 @@ def batches(
     seed: int = 0,
 ):
     """Batches of one part of the data; for training, shuffled and endless."""
+    if isinstance(part, TableStream) and keras.backend.backend() == "tensorflow":
+        blocks = functools.partial(stream_blocks, part, batch_size, training, seed)
+        length = None if training else math.ceil(part.num_examples / batch_size)
+        return blocks_dataset(blocks, part.head(1), batch_size, length)
+    if isinstance(part, TableStream):
+        return StreamBatches(part, batch_size, training, seed)
     if keras.backend.backend() == "tensorflow":
         return tf_dataset(part, batch_size, training, seed)
     return ArrayBatches(part, batch_size, training, seed)

@@ -2,6 +2,8 @@
 
 On TensorFlow the pairs are drawn inside the `tf.data` pipeline (`tf_pairs`); on JAX
 and torch by `PairBatches`, a pass's partners at once in numpy.
+
+Items streamed from disk (tools/streaming.py) come paired, a chunk at a time.
 """
 
 import keras
@@ -9,6 +11,7 @@ import numpy as np
 
 from siamese.data import Data, PairSampler
 from siamese.tools.batches import ArrayBatches, batches
+from siamese.tools.streaming import TableStream, blocks_in_order
 
 
 class PairBatches(ArrayBatches):
@@ -104,11 +107,21 @@ def tf_pairs(items: Data, batch_size: int, seed: int = 0):
     return pairs.prefetch(tf.data.AUTOTUNE)
 
 
-def training_batches(part: Data, batch_size: int, seed: int = 0, **options):
-    """Batches to train on: pairs drawn from items, or the pairs of a pair file."""
-    inputs, _ = part
-    if "items" not in inputs:
+def training_batches(
+    part: Data | TableStream, batch_size: int, seed: int = 0, **options
+):
+    """Batches to train on: pairs drawn from items, or the pairs of a pair file or
+    of a stream."""
+    if isinstance(part, TableStream) or "items" not in part[0]:
         return batches(part, batch_size, training=True, seed=seed, **options)
     if keras.backend.backend() == "tensorflow" and not options:
         return tf_pairs(part, batch_size, seed)
     return PairBatches(part, batch_size, seed, **options)
+
+
+def pair_labels(part: Data | TableStream, batch_size: int) -> np.ndarray:
+    """1.0 where the pairs of a part are of the same class, in the order in which
+    `batches(part, batch_size)` reads them."""
+    if isinstance(part, TableStream):
+        return np.concatenate([same for _, same in blocks_in_order(part, batch_size)])
+    return part[1]

@@ -15,6 +15,10 @@ from matplotlib.figure import Figure
 from siamese.data import Data
 from siamese.tools.batches import batches
 from siamese.tools.schema import Schema
+from siamese.tools.streaming import TableStream
+
+# The most held-out pairs a plot shows: the first ones of a stream.
+MAX_PLOTTED = 100_000
 
 
 def learning_curves(history_path, out_path) -> Path:
@@ -49,11 +53,17 @@ def roc_points(scores, same) -> tuple[np.ndarray, np.ndarray]:
 
 
 def result_plots(
-    model: keras.Model, data: Data, schema: Schema, out_dir, batch_size: int = 256
+    model: keras.Model,
+    data: Data | TableStream,
+    schema: Schema,
+    out_dir,
+    batch_size: int = 256,
 ) -> list[Path]:
     """The distances of same and different pairs with the run's threshold, and the
     ROC curve of calling pairs "same" below a distance."""
     name = "distance"
+    if isinstance(data, TableStream):
+        data = data.head(MAX_PLOTTED)
     scores = model.predict(batches(data, batch_size), verbose=0).reshape(-1)
     same = np.asarray(data[1]).reshape(-1).astype(bool)
     figure = Figure(figsize=(9, 3.6), layout="constrained")

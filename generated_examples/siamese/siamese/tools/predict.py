@@ -6,6 +6,9 @@ For a pair file (`left` and `right` arrays), per pair: `distance` and `same`, 1
 where the run's threshold calls the pair the same class. For a file of items, per
 item: its embedding by the trained encoder (`embedding_0`, ...), vectors to compare
 or to search for nearest neighbours.
+Items that `train` would stream (a folder or glob of tables, or tables over
+STREAM_ABOVE bytes: tools/streaming.py) are embedded a block at a time, and the
+rows written to OUT as they come.
 """
 
 import argparse
@@ -18,10 +21,13 @@ import numpy as np
 from siamese.tools.evaluate import trained_model
 from siamese.tools.readers import DataError, read_file, write_blocks
 from siamese.tools.schema import read_items, read_pairs
+from siamese.tools.streaming import input_blocks, join, streams
 
 
 def predict(run_dir, data_path, batch_size: int = 256) -> dict[str, np.ndarray]:
     """Per pair of `data_path`, its score and `same`; per item, its embedding."""
+    if streams(data_path):
+        return join(list(predict_blocks(run_dir, data_path, batch_size)))
     model, schema = trained_model(Path(run_dir))
     if "left" in read_file(data_path):
         (inputs, _), _ = read_pairs(data_path, schema, labelled=False)
@@ -40,8 +46,18 @@ def predict(run_dir, data_path, batch_size: int = 256) -> dict[str, np.ndarray]:
 def predict_blocks(
     run_dir, data_path, batch_size: int = 256
 ) -> Iterator[dict[str, np.ndarray]]:
-    """The predictions of `predict` as one block: the command writes blocks."""
-    yield predict(run_dir, data_path, batch_size)
+    """The predictions of `predict`, a block at a time: all of them for a file
+    read whole; for streamed items, the embeddings of BLOCK_BATCHES batches."""
+    if not streams(data_path):
+        yield predict(run_dir, data_path, batch_size)
+        return
+    model, schema = trained_model(Path(run_dir))
+    if schema.pairs:  # trained on pairs: items come as one `items` column
+        schema = dataclasses.replace(schema, features=["items"])
+    encoder = model.get_layer("encoder")
+    for inputs in input_blocks(data_path, schema, batch_size):
+        embeddings = encoder.predict(inputs["items"], batch_size=batch_size, verbose=0)
+        yield {f"embedding_{i}": values for i, values in enumerate(embeddings.T)}
 
 
 def main(argv: list[str] | None = None) -> None:

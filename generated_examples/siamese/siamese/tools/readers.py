@@ -271,8 +271,11 @@ def write_partial(
     return rows
 
 
-def num_examples(data: tuple) -> int:
-    """The number of examples in `data`: (inputs by name, targets, ...)."""
+def num_examples(data) -> int:
+    """The number of examples in `data`: (inputs by name, targets, ...), or a
+    stream's (tools/streaming.py)."""
+    if not isinstance(data, tuple):
+        return data.num_examples
     inputs = data[0]
     return len(next(iter(inputs.values())))
 

@@ -68,27 +68,48 @@ def find_schema(path, label: str, features: str | None) -> Schema:
     arrays = read_file(path)
     if "left" in arrays and "right" in arrays:
         return Schema(["left", "right"], "label", list(arrays["left"].shape[1:]))
-    if features:
-        columns = [name.strip() for name in features.split(",")]
-    else:
-        columns = [name for name in arrays if name != label]
-    for column in [label, *columns]:
-        if column not in arrays:
-            raise DataError(
-                f"{path} has no column '{column}' (it has {listing(arrays)}); name "
-                "the class column with --columns label=COLUMN, the items' with "
-                "--features"
-            )
+    columns = item_columns(path, list(arrays), label, features)
     if len(columns) == 1:  # one array: a .npz `items` array, or a single column
-        shape = list(arrays[columns[0]].shape[1:])
+        shape = list(arrays[columns[0]].shape[1:]) or [1]
     else:
         shape = [len(columns)]
     return Schema(columns, label, shape)
 
 
+def item_columns(path, names: list[str], label: str, features: str | None) -> list[str]:
+    """The columns of the items among a file's column `names`: `features` (names,
+    comma-separated), or all but the label's; the label's is among them too."""
+    if features:
+        columns = [name.strip() for name in features.split(",")]
+    else:
+        columns = [name for name in names if name != label]
+    for column in [label, *columns]:
+        if column not in names:
+            raise DataError(
+                f"{path} has no column '{column}' (it has {listing(names)}); name "
+                "the class column with --columns label=COLUMN, the items' with "
+                "--features"
+            )
+    return columns
+
+
 def read_items(path, schema: Schema, labelled: bool = True) -> Examples:
     """The items of a file that follows `schema`, and their class codes."""
     arrays = read_file(path)
+    count = check_columns(path, arrays, schema, labelled)
+    features = item_features(path, schema, arrays)
+    if labelled:
+        classes = class_codes(path, schema.label, arrays[schema.label])
+    else:
+        classes = np.zeros(count, "int64")
+    return {"items": features}, classes
+
+
+def check_columns(
+    path, arrays: dict[str, np.ndarray], schema: Schema, labelled: bool
+) -> int:
+    """The number of items in the columns `arrays` of a file, which must hold the
+    schema's (and its label's, if `labelled`)."""
     needed = [*schema.features, *([schema.label] if labelled else [])]
     missing = [column for column in needed if column not in arrays]
     if missing:
@@ -99,18 +120,19 @@ def read_items(path, schema: Schema, labelled: bool = True) -> Examples:
     count = len(arrays[needed[0]])
     if not count:
         raise DataError(f"{path} has no items")
-    features = item_features(path, schema, arrays)
-    if labelled:
-        classes = class_codes(path, schema.label, arrays[schema.label])
-    else:
-        classes = np.zeros(count, "int64")
-    return {"items": features}, classes
+    return count
 
 
-def item_features(path, schema: Schema, arrays: dict[str, np.ndarray]) -> np.ndarray:
-    """The items' features in `arrays` (a file's), of the schema's input shape."""
+def item_features(
+    path, schema: Schema, arrays: dict[str, np.ndarray], first_row: int = 0
+) -> np.ndarray:
+    """The items' features in `arrays` (a file's, from row `first_row` on), of the
+    schema's input shape."""
     features = np.stack(
-        [numbers(path, column, arrays[column]) for column in schema.features],
+        [
+            numbers(path, column, arrays[column], first_row)
+            for column in schema.features
+        ],
         axis=-1,
     )
     count = len(features)
@@ -120,6 +142,25 @@ def item_features(path, schema: Schema, arrays: dict[str, np.ndarray]) -> np.nda
             f"{tuple(schema.input_shape)}"
         )
     return features.reshape(count, *schema.input_shape)
+
+
+def examples_of(
+    path,
+    arrays: dict[str, np.ndarray],
+    schema: Schema,
+    labelled: bool = True,
+    group: str | None = None,
+    first_row: int = 0,
+) -> tuple[dict[str, np.ndarray], np.ndarray | None, np.ndarray | None]:
+    """The items in `arrays`, rows of file `path` from row `first_row` on, as a
+    stream reads them (tools/streaming.py): by name, their labels (None unless
+    `labelled`), and the values of the `group` column (None without one)."""
+    check_columns(path, arrays, schema, labelled)
+    items = {"items": item_features(path, schema, arrays, first_row)}
+    found = None
+    if labelled:
+        found = labels(path, schema.label, arrays[schema.label], first_row)
+    return items, found, arrays[group] if group else None
 
 
 def read_pairs(
