@@ -5,6 +5,7 @@ when it streams its data from disk, against reading it whole, side by side.
     python benchmarks/streaming.py --only speed    # streaming against in memory
     python benchmarks/streaming.py --only images   # an image folder, 20,000 images
     python benchmarks/streaming.py --only text     # text pairs, encoder-decoder
+    python benchmarks/streaming.py --only items    # labelled items, siamese
     python benchmarks/streaming.py --only big --rows 4000000
     python benchmarks/streaming.py --python jax=/tmp/jax/bin/python --backends jax
 
@@ -42,6 +43,13 @@ that process's maximum resident set size (`wait4`'s rusage).
   streamed run tokenizes its training rows afresh on every pass, the in-memory one
   once.
 
+- `items`: the default siamese project and a Parquet table of labelled items that
+  fits in memory (262,144 rows, 3 classes): `train --stream off` against `--stream
+  on`, timed as `text` is (ITEM_EPOCHS epochs of ITEM_STEPS steps), and the peak
+  RSS of `train --data DIR --epochs 1 --steps-per-epoch 300` on a folder of a
+  quarter of ROWS items (4 million: 512 MB as float32), then `evaluate` and
+  `predict` (embeddings) on a held-out file of a sixteenth.
+
 Nothing here asserts a number; it prints a Markdown table.
 """
 
@@ -74,6 +82,8 @@ IMAGE_EPOCHS = 3
 TEXT_PAIRS = 200_000
 TEXT_STEPS = 300
 TEXT_EPOCHS = 3
+ITEM_STEPS = 1024
+ITEM_EPOCHS = 4
 
 
 def write_table(folder: Path, rows: int, files: int, seed: int) -> Path:
@@ -356,9 +366,64 @@ def text(scratch: Path, backend: str, repeats: int, steps: int) -> list[str]:
     ]
 
 
+def items(scratch: Path, backend: str, repeats: int, rows: int) -> list[str]:
+    import train_command
+
+    project = render(scratch, "itembench", pattern="siamese")
+    path = scratch / "fits" / "part-000.parquet"
+    if not path.exists():
+        write_table(scratch / "fits", 262_144, files=1, seed=3)
+    python = PYTHONS.get(backend, sys.executable)
+    runs: dict[str, tuple[list, list]] = {"off": ([], []), "on": ([], [])}
+    for _ in range(repeats):
+        for mode, (short, long) in runs.items():  # alternately, as in `speed`
+            flags = ["--data", str(path), "--stream", mode]
+            for epochs, kept in ((1, short), (ITEM_EPOCHS, long)):
+                kept.append(
+                    train_command.run_train(
+                        python, backend, project, epochs, scratch, flags, ITEM_STEPS
+                    )
+                )
+    found = {
+        mode: train_command.summarize(short, long, ITEM_EPOCHS, BATCH_SIZE, ITEM_STEPS)
+        for mode, (short, long) in runs.items()
+    }
+    memory = found["off"]
+    lines = [
+        f"| {backend} | {name}, 262,144 items | {row['steady']:,.0f} pairs/s | "
+        f"{row['steady'] / memory['steady']:.2f} x in memory |"
+        for name, row in (("in memory", memory), ("streamed", found["on"]))
+    ]
+    data, held_out = scratch / f"items-{rows}", scratch / f"items-{rows}-held-out"
+    if not data.exists():
+        write_table(data, rows, files=4, seed=1)
+        write_table(held_out, rows // 4, files=1, seed=2)
+    run_dir = scratch / "run-items"
+    trained = run(
+        project, backend, "train", "--data", str(data), "--epochs", "1",
+        "--steps-per-epoch", "300", "--output-dir", str(run_dir),
+    )  # fmt: skip
+    held = str(held_out / "part-000.parquet")
+    evaluated = run(project, backend, "evaluate", str(run_dir), "--data", held)
+    predicted = run(
+        project, backend, "predict", str(run_dir), "--data", held,
+        "--out", str(scratch / "embeddings.parquet"), "--overwrite",
+    )  # fmt: skip
+    for command, result, count in (
+        ("train", trained, rows),
+        ("evaluate", evaluated, rows // 4),
+        ("predict", predicted, rows // 4),
+    ):
+        lines.append(
+            f"| {backend} | {command}, {count:,} items streamed | "
+            f"{result['seconds']:.0f} s | peak RSS {result['peak_mb']:,.0f} MB |"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="big,speed,images,text,loss")
+    parser.add_argument("--only", default="big,speed,images,text,items,loss")
     parser.add_argument("--rows", type=int, default=16_000_000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=3)
@@ -402,6 +467,11 @@ def main() -> None:
             print("| --- | --- | --- | --- | --- | --- |")
             for backend in args.backends.split(","):
                 lines = text(scratch, backend, args.repeats, args.text_steps)
+                print("\n".join(lines), flush=True)
+        if "items" in parts:
+            print("\n| backend | run | result | |\n| --- | --- | --- | --- |")
+            for backend in args.backends.split(","):
+                lines = items(scratch, backend, args.repeats, args.rows // 4)
                 print("\n".join(lines), flush=True)
         if "loss" in parts:
             print("\n| backend | data | test loss per seed | mean | mean accuracy |")

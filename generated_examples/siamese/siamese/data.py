@@ -52,6 +52,8 @@ from siamese.tools.streaming import (
 # An example is its inputs by name (a pair: "left" and "right"; an item: "items"),
 # and its target (a pair: 1.0 if same; an item: its class).
 Data = tuple[dict[str, np.ndarray], np.ndarray]
+# The most memory the validation or test pairs drawn from items take.
+PAIR_BYTES = 64 * 2**20
 
 
 def make_synthetic_items(
@@ -102,11 +104,13 @@ class PairSampler:
 
 
 def draw_pairs(items: Data, pairs_per_item: int = 4, seed: int | list[int] = 0) -> Data:
-    """Pairs drawn once: each item is the left item of `pairs_per_item` pairs."""
+    """Pairs drawn once: each item is the left item of `pairs_per_item` pairs, or
+    of fewer (one at least) where they would take over PAIR_BYTES."""
     inputs, classes = items
-    anchors = np.repeat(np.arange(len(classes)), pairs_per_item)
-    partners, same = PairSampler(classes).partners(anchors, np.random.default_rng(seed))
     features = inputs["items"]
+    fits = PAIR_BYTES // max(2 * features.nbytes, 1)
+    anchors = np.repeat(np.arange(len(classes)), max(1, min(pairs_per_item, fits)))
+    partners, same = PairSampler(classes).partners(anchors, np.random.default_rng(seed))
     return {"left": features[anchors], "right": features[partners]}, same
 
 

@@ -56,14 +56,13 @@ def tf_dataset(
     seed: int,
 ):
     """The `tf.data` pipeline of `batches`, for the TensorFlow backend."""
-    import tensorflow as tf  # here, so that JAX and torch runs need no TensorFlow
-
     if training:
         blocks = functools.partial(shuffled_blocks, part, batch_size, seed)
         return blocks_dataset(blocks, part, batch_size)
-    dataset = tf.data.Dataset.from_tensor_slices(part)
-    dataset = dataset.batch(batch_size)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    # In blocks too, not `from_tensor_slices`: that would copy the arrays whole.
+    count = num_examples(part)
+    blocks = functools.partial(ordered_blocks, part, batch_size, count)
+    return blocks_dataset(blocks, part, batch_size, math.ceil(count / batch_size))
 
 
 def shuffled_blocks(part: Data, batch_size: int, seed: int) -> Iterator[Data]:
@@ -81,6 +80,14 @@ def shuffled_blocks(part: Data, batch_size: int, seed: int) -> Iterator[Data]:
         rest = order[whole:]
 
 
+def ordered_blocks(part: Data, batch_size: int, count: int) -> Iterator[Data]:
+    """The first `count` examples of `part`, in order, in blocks of whole batches
+    but the last."""
+    step = BLOCK_BATCHES * batch_size
+    for start in range(0, count, step):
+        yield select(part, slice(start, min(start + step, count)))
+
+
 def blocks_dataset(
     blocks: Callable[[], Iterator[Data]],
     example: Data,
@@ -90,7 +97,7 @@ def blocks_dataset(
     """A `tf.data` pipeline of the batches in the blocks `blocks()` makes (numpy
     arrays of whole batches, but maybe the last): `length` batches, or endless if
     None. `example`: examples with the blocks' structure, shapes and types."""
-    import tensorflow as tf
+    import tensorflow as tf  # here, so that JAX and torch runs need no TensorFlow
 
     def stacks() -> Iterator[Data]:
         for block in blocks():

@@ -474,8 +474,7 @@ def stream_splits(
             start = offset + first_row - piece.first_row
             parts = split.parts(start, len(found), groups)
             rows += np.bincount(parts, minlength=len(PARTS))
-            items = inputs["items"][parts == 0]
-            moments.add(items.reshape(-1, items.shape[-1]))  # per feature or channel
+            moments.add(inputs["items"][parts == 0])
             for part, seen in enumerate(classes):
                 if len(seen) < 2:
                     seen.update(np.unique(found[parts == part])[:2].tolist())
@@ -503,11 +502,8 @@ def stream_splits(
             "by the label) for as many same-class pairs as different ones",
             file=sys.stderr,
         )
-    # The mean and variance per feature (or channel), as model.py's `adapt` reads
-    # them: two items, shaped as one item but for the features.
-    rows = moments.examples()
-    shape = [2, *[1] * (len(schema.input_shape) - 1), -1]
-    moments = ({"items": rows.reshape(shape)}, np.zeros(2, "int64"))
+    # Two items with the training items' mean and variance, as `adapt` reads them.
+    moments = ({"items": moments.examples()}, np.zeros(2, "int64"))
     # Validation pairs drawn with the seed, test pairs with the next (as in memory).
     seeds = (split.seed, split.seed, split.seed + 1)
     parts = [
