@@ -48,7 +48,7 @@ that process's maximum resident set size (`wait4`'s rusage).
   on`, timed as `text` is (ITEM_EPOCHS epochs of ITEM_STEPS steps), and the peak
   RSS of `train --data DIR --epochs 1 --steps-per-epoch 300` on a folder of a
   quarter of ROWS items (4 million: 512 MB as float32), then `evaluate` and
-  `predict` (embeddings) on a held-out file of a sixteenth.
+  `predict` (embeddings) on a held-out folder of a sixteenth (streamed).
 
 Nothing here asserts a number; it prints a Markdown table.
 """
@@ -403,7 +403,7 @@ def items(scratch: Path, backend: str, repeats: int, rows: int) -> list[str]:
         project, backend, "train", "--data", str(data), "--epochs", "1",
         "--steps-per-epoch", "300", "--output-dir", str(run_dir),
     )  # fmt: skip
-    held = str(held_out / "part-000.parquet")
+    held = str(held_out)  # a folder: streamed, whatever its size
     evaluated = run(project, backend, "evaluate", str(run_dir), "--data", held)
     predicted = run(
         project, backend, "predict", str(run_dir), "--data", held,

@@ -122,7 +122,8 @@ def files_of(project: Path) -> set[str]:
 
 # Every pattern reads files: its schema, evaluate and predict.
 READERS = {"schema", "evaluate", "predict"}
-# The patterns whose data is tables (or text pairs) also stream them from disk.
+# The patterns whose data is tables (or text pairs, or items as vectors) also
+# stream them from disk.
 STREAMS = {*READERS, "streaming"}
 # The custom objects are part of the story, on top of the package; the rest, tools/.
 STORY = {"layers", "losses", "metrics"}
@@ -131,8 +132,8 @@ STORY = {"layers", "losses", "metrics"}
 @pytest.mark.parametrize(
     ("flags", "extra"),
     [
-        (("--loss", "contrastive"), {"layers", "losses", "metrics", "pairs", *READERS}),
-        (("--loss", "binary_crossentropy"), {"layers", "pairs", *READERS}),
+        (("--loss", "contrastive"), {"layers", "losses", "metrics", "pairs", *STREAMS}),
+        (("--loss", "binary_crossentropy"), {"layers", "pairs", *STREAMS}),
         # Images that can come as a folder of files: read per batch when big.
         (
             ("--input-shape", "28x28x1"),
