@@ -295,6 +295,9 @@ class TableStream:
             piece = self.pieces[index]
             for first_row, arrays in read_piece(piece, self.columns()):
                 yield piece, first_row, arrays
+            # pyarrow keeps what it freed for the next piece: give it back (50 MB
+            # of the peak memory of a run, measured on 4 million rows).
+            pyarrow.default_memory_pool().release_unused()
 
     def examples(self, path: Path, arrays: dict, first_row: int) -> tuple:
         """The examples in the columns `arrays` of rows of `path` from `first_row`
@@ -574,6 +577,7 @@ def mixed_blocks(
     """Yield the rows of `buffer`'s chunks in a random order, in blocks of whole
     batches, but `keep` of them (and a partial batch); return those, mixed."""
     data = join(buffer)
+    buffer.clear()  # the chunks are in `data` now: free them (70 MB of the peak)
     order = rng.permutation(num_examples(data))
     ready = (len(order) - keep) // batch_size * batch_size
     step = BLOCK_BATCHES * batch_size
