@@ -10,7 +10,13 @@ import pyarrow.parquet
 import pytest
 
 from siamese.config import ModelConfig, TrainConfig
-from siamese.data import as_items, chunk_pairs, draw_pairs, make_synthetic_items
+from siamese.data import (
+    as_items,
+    chunk_pairs,
+    draw_pairs,
+    load_splits,
+    make_synthetic_items,
+)
 from siamese.tools import predict, streaming
 from siamese.tools.evaluate import evaluate
 from siamese.tools.pairs import pair_labels
@@ -183,7 +189,8 @@ def test_by_class_a_class_stays_in_one_part(tmp_path):
     columns = table(classes=40)
     label = labels_by_key(columns)
     path = write_parquet(columns, tmp_path / "items.parquet")
-    _, parts = open_splits(path, by_class=True)
+    config = TrainConfig(data_path=str(path), stream="on", split_by="class")
+    *parts, _ = load_splits(config)
     seen = [{label[key] for key in left_keys(part).tolist()} for part in parts]
     assert not (seen[0] & seen[1] or seen[0] & seen[2] or seen[1] & seen[2])
     assert all(len(classes) >= 2 for classes in seen)
