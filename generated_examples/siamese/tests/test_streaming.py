@@ -14,11 +14,12 @@ from siamese.data import (
     as_items,
     chunk_pairs,
     draw_pairs,
+    load_data,
     load_splits,
     make_synthetic_items,
 )
 from siamese.tools import predict, streaming
-from siamese.tools.evaluate import evaluate
+from siamese.tools.evaluate import evaluate, main
 from siamese.tools.pairs import pair_labels
 from siamese.tools.readers import DataError, write_file
 from siamese.tools.schema import find_schema
@@ -196,11 +197,32 @@ def test_by_class_a_class_stays_in_one_part(tmp_path):
     assert all(len(classes) >= 2 for classes in seen)
 
 
-def test_a_part_of_one_class_stops_the_run(tmp_path):
-    columns = table(classes=2)
-    path = write_parquet(columns, tmp_path / "items.parquet")
-    with pytest.raises(DataError, match="one class only|leaves no"):
+def test_by_class_validation_and_test_take_a_tenth_of_the_classes(tmp_path):
+    columns = table(classes=50)
+    columns["label"] = np.unique(columns["label"], return_inverse=True)[1]
+    path = tmp_path / "items.csv"  # integer labels, which a CSV stream reads as floats
+    write_file(columns, path)
+    config = TrainConfig(data_path=str(path), stream="on", split_by="class")
+    *parts, _ = load_splits(config)
+    label = labels_by_key(columns)
+    seen = [{label[key] for key in left_keys(part).tolist()} for part in parts]
+    assert [len(classes) for classes in seen] == [40, 5, 5]
+
+
+def test_too_few_classes_to_split_by_class_stop_the_run(tmp_path):
+    path = write_parquet(table(classes=5), tmp_path / "items.parquet")
+    with pytest.raises(DataError, match="needs 6 classes.* the data has 5"):
         open_splits(path, by_class=True)
+
+
+def test_a_held_out_file_without_a_column_is_named(tmp_path):
+    schema, _ = open_splits(write_parquet(table(), tmp_path / "items.parquet"))
+    columns = table()
+    folder = write_shards(columns, tmp_path / "held-out")
+    lacking = {name: values for name, values in columns.items() if name != "x7"}
+    write_file(lacking, folder / "part-3.parquet")
+    with pytest.raises(DataError, match="part-3.parquet lacks the columns 'x7'"):
+        load_data(folder, schema)
 
 
 def test_adapt_learns_the_training_items_mean_and_variance(tmp_path):
@@ -278,6 +300,17 @@ def test_train_evaluate_and_predict_stream_folders_and_files(
     )
     assert set(evaluate(tmp_path / "run", held_out, tmp_path / "plots")) == set(results)
     assert (tmp_path / "plots" / "pairs.png").is_file()
+    # A bad cell that TensorFlow's pipeline meets: one line, exit status 2.
+    spoilt = table(seed=2)
+    spoilt["label"] = spoilt["label"].copy()
+    spoilt["label"][2900] = ""
+    bad = write_shards(spoilt, tmp_path / "bad-test")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path / "run"), "--data", str(bad)])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "part-3.parquet: 'label' is empty" in error and "Traceback" not in error
     items = table(seed=3)
     del items["label"]  # predict needs no labels
 

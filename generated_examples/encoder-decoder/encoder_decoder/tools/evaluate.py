@@ -14,7 +14,7 @@ from encoder_decoder.data import load_data
 from encoder_decoder.model import exact_match
 from encoder_decoder.tools.batches import batches
 from encoder_decoder.tools.plots import result_plots
-from encoder_decoder.tools.readers import DataError
+from encoder_decoder.tools.readers import DataError, met_in_pipeline
 from encoder_decoder.tools.schema import Schema
 from encoder_decoder.tools.settings import PROJECT, ConfigError, read_toml
 from encoder_decoder.tools.streaming import in_chunks
@@ -92,6 +92,11 @@ def main(argv: list[str] | None = None) -> None:
         results = evaluate(args.run_dir, args.data, plots_dir)
     except DataError as error:
         parser.exit(2, f"error: {error}\n")
+    except Exception as error:
+        met = met_in_pipeline(error)
+        if met is None:
+            raise
+        parser.exit(2, f"error: {met}\n")
     text = json.dumps(results, indent=2) + "\n"
     print(text, end="")
     if args.out:

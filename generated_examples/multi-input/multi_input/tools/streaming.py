@@ -368,7 +368,15 @@ def held_out_stream(path, schema: Schema, as_data: Callable | None) -> TableStre
     """Every row of streamed files that follow the training files' `schema`: as
     examples made by `as_data`, or (None) their inputs alone."""
     stream = TableStream(str(path), (), (), schema, as_data)
-    pieces = find_pieces(data_files(path), count=stream.columns()[0])
+    files, needed = data_files(path), stream.columns()
+    for file in files:
+        missing = [column for column in needed if column not in column_types(file)]
+        if missing:
+            raise DataError(
+                f"{file} lacks the columns {listing(missing)}; the model reads "
+                f"{listing(needed)}"
+            )
+    pieces = find_pieces(files, count=needed[0])
     counts = tuple(piece.rows for piece in pieces)
     return dataclasses.replace(stream, pieces=tuple(pieces), counts=counts)
 

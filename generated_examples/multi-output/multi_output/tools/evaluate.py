@@ -13,7 +13,7 @@ import keras
 from multi_output.data import load_data
 from multi_output.tools.batches import batches
 from multi_output.tools.plots import result_plots
-from multi_output.tools.readers import DataError
+from multi_output.tools.readers import DataError, met_in_pipeline
 from multi_output.tools.schema import Schema
 from multi_output.tools.settings import PROJECT, ConfigError, read_toml
 
@@ -89,6 +89,11 @@ def main(argv: list[str] | None = None) -> None:
         results = evaluate(args.run_dir, args.data, plots_dir)
     except DataError as error:
         parser.exit(2, f"error: {error}\n")
+    except Exception as error:
+        met = met_in_pipeline(error)
+        if met is None:
+            raise
+        parser.exit(2, f"error: {met}\n")
     text = json.dumps(results, indent=2) + "\n"
     print(text, end="")
     if args.out:

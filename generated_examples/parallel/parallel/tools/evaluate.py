@@ -13,7 +13,7 @@ import keras
 from parallel.data import load_data
 from parallel.tools.batches import batches
 from parallel.tools.plots import result_plots
-from parallel.tools.readers import DataError
+from parallel.tools.readers import DataError, met_in_pipeline
 from parallel.tools.schema import Schema
 from parallel.tools.settings import PROJECT, ConfigError, read_toml
 
@@ -89,6 +89,11 @@ def main(argv: list[str] | None = None) -> None:
         results = evaluate(args.run_dir, args.data, plots_dir)
     except DataError as error:
         parser.exit(2, f"error: {error}\n")
+    except Exception as error:
+        met = met_in_pipeline(error)
+        if met is None:
+            raise
+        parser.exit(2, f"error: {met}\n")
     text = json.dumps(results, indent=2) + "\n"
     print(text, end="")
     if args.out:

@@ -18,6 +18,18 @@ class DataError(ValueError):
     """A data file that does not match the documented format."""
 
 
+# The DataErrors a `tf.data` pipeline met reading a stream (tools/batches.py), which
+# TensorFlow raises as errors of its own, with a traceback: the commands report them.
+MET_IN_PIPELINE: list[DataError] = []
+
+
+def met_in_pipeline(error: Exception) -> DataError | None:
+    """The DataError that made a `tf.data` pipeline fail with `error`, if any."""
+    if isinstance(error, DataError) or not MET_IN_PIPELINE:
+        return None
+    return MET_IN_PIPELINE.pop()
+
+
 FORMATS = ".npz, .csv or .parquet"
 
 

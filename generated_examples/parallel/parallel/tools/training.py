@@ -18,7 +18,7 @@ import keras
 
 from parallel.config import ModelConfig, TrainConfig
 from parallel.tools.plots import learning_curves
-from parallel.tools.readers import DataError, num_examples
+from parallel.tools.readers import DataError, met_in_pipeline, num_examples
 from parallel.tools.settings import (
     ConfigError,
     add_config_flags,
@@ -246,6 +246,12 @@ def main(train, argv: list[str] | None = None) -> None:
             results = train(config, model_config)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except Exception as error:
+        met = met_in_pipeline(error)
+        if met is None:
+            raise
+        print(f"error: {met}", file=sys.stderr)
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         best = output_dir / "best.keras"

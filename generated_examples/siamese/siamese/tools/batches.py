@@ -24,7 +24,7 @@ import keras
 import numpy as np
 
 from siamese.data import Data
-from siamese.tools.readers import num_examples, select
+from siamese.tools.readers import MET_IN_PIPELINE, DataError, num_examples, select
 from siamese.tools.streaming import StreamBatches, TableStream, stream_blocks
 
 # Batches handed from numpy to `tf.data` at a time.
@@ -100,8 +100,12 @@ def blocks_dataset(
     import tensorflow as tf  # here, so that JAX and torch runs need no TensorFlow
 
     def stacks() -> Iterator[Data]:
-        for block in blocks():
-            yield from batch_stacks(block, batch_size)
+        try:
+            for block in blocks():
+                yield from batch_stacks(block, batch_size)
+        except DataError as error:  # a bad cell in a stream: see met_in_pipeline
+            MET_IN_PIPELINE.append(error)
+            raise
 
     signature = keras.tree.map_structure(
         lambda array: tf.TensorSpec((None, None, *array.shape[1:]), array.dtype),

@@ -154,13 +154,14 @@ def examples_of(
 ) -> tuple[dict[str, np.ndarray], np.ndarray | None, np.ndarray | None]:
     """The items in `arrays`, rows of file `path` from row `first_row` on, as a
     stream reads them (tools/streaming.py): by name, their labels (None unless
-    `labelled`), and the values of the `group` column (None without one)."""
+    `labelled`), and their groups: their labels too if `group` (the label's
+    column: a split by class), else None."""
     check_columns(path, arrays, schema, labelled)
     items = {"items": item_features(path, schema, arrays, first_row)}
     found = None
     if labelled:
         found = labels(path, schema.label, arrays[schema.label], first_row)
-    return items, found, arrays[group] if group else None
+    return items, found, found if group else None
 
 
 def read_pairs(

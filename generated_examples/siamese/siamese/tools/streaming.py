@@ -5,11 +5,12 @@ STREAM_ABOVE bytes in all (`--stream on` or `--stream off` decides instead). A
 stream reads pieces: the row groups of Parquet files, whole CSV files. Before the
 first step it reads them once, for the rows of each part and the mean and
 variance of the training items (what `adapt` learns); the pass checks every cell,
-as reading a file whole does. Then:
+as reading a file whole does (`--split-by class` reads the labels before). Then:
 
-- the split is by a hash of the seed and the row number (or the label, with
-  `--split-by class`): the parts never overlap, and every run and every process
-  splits alike; the parts are about 80/10/10 of the rows, not exactly;
+- the split is by a hash of the seed and the row number: the parts never overlap,
+  and every run and every process splits alike; the parts are about 80/10/10 of
+  the rows, not exactly. With `--split-by class`, by a hash of the label, whose
+  bounds give validation and test a tenth of the classes each, two at least;
 - each item of a part is the left item of one pair, its partner drawn among the
   part's items of the same chunk (CHUNK_ROWS rows of a Parquet row group, or
   CSV_BLOCK_BYTES of a CSV file), of its class or not, half and half: for
@@ -37,6 +38,7 @@ import pyarrow.parquet
 
 from siamese.tools.readers import (
     DataError,
+    labels,
     listing,
     num_examples,
     select,
@@ -378,7 +380,15 @@ def held_out_stream(path, schema: Schema, as_data: Callable | None) -> TableStre
     """Every row of streamed files that follow the training files' `schema`: as
     examples made by `as_data`, or (None) their inputs alone."""
     stream = TableStream(str(path), (), (), schema, as_data)
-    pieces = find_pieces(data_files(path), count=stream.columns()[0])
+    files, needed = data_files(path), stream.columns()
+    for file in files:
+        missing = [column for column in needed if column not in column_types(file)]
+        if missing:
+            raise DataError(
+                f"{file} lacks the columns {listing(missing)}; the model reads "
+                f"{listing(needed)}"
+            )
+    pieces = find_pieces(files, count=needed[0])
     counts = tuple(piece.rows for piece in pieces)
     return dataclasses.replace(stream, pieces=tuple(pieces), counts=counts)
 
@@ -463,6 +473,8 @@ def stream_splits(
             )
     columns = item_columns(path, names, label, features)
     schema = Schema(columns, label, [len(columns)])
+    if split.group:
+        split = class_split(files, label, split)
     stream = TableStream(str(path), (), (), schema, as_data, split, 0)
     moments = Moments()
     classes = [set() for _ in PARTS]  # two of each part's classes, at most
@@ -499,10 +511,11 @@ def stream_splits(
             )
     if paired < trained / 2:
         print(
-            f"note: {1 - paired / trained:.0%} of the training items have no other "
-            "item of their class in their chunk of the data, so that their pairs "
-            "are all of different classes: write the rows grouped by class (sorted "
-            "by the label) for as many same-class pairs as different ones",
+            f"note: {100 * (1 - paired / trained):.0f}% of the training items have "
+            "no other item of their class in their chunk of the data, so that their "
+            "pairs (and the validation and test pairs: read the ROC AUC, not the "
+            "pair accuracy) are mostly of different classes: write the rows grouped "
+            "by class (sorted by the label) for as many same-class pairs as others",
             file=sys.stderr,
         )
     # Two items with the training items' mean and variance, as `adapt` reads them.
@@ -515,6 +528,36 @@ def stream_splits(
     ]
     parts[0] = dataclasses.replace(parts[0], moments=moments)
     return schema, tuple(parts)
+
+
+def class_split(files: list[Path], label: str, split: Split) -> Split:
+    """`split` by class with the bounds that give validation and test their share
+    of the classes, two at least each (as in memory), and training the rest, two
+    at least: the classes are read first, in a pass over the label column."""
+    found = set()
+    for piece in find_pieces(files):
+        for first_row, arrays in read_piece(piece, [label]):
+            found.update(labels(piece.path, label, arrays[label], first_row).tolist())
+    sizes = [
+        max(2, math.ceil(len(found) * fraction)) if fraction else 0
+        for fraction in (split.test, split.validation)
+    ]
+    needed = sum(sizes) + 2
+    if len(found) < needed:
+        raise DataError(
+            f"--split-by class needs {needed} classes, two or more for each part of "
+            f"the split; the data has {len(found)}: add classes, or split by item"
+        )
+    # A class's part is decided by its hash (Split.parts): the test part takes the
+    # classes of the lowest hashes, validation the next ones.
+    draws = np.sort(row_hash(group_keys(np.array(list(found), object)), split.seed))
+    bounds = [0.0, 0.0]
+    for index, end in enumerate(itertools.accumulate(sizes)):
+        if sizes[index]:
+            bounds[index] = (draws[end - 1] + draws[end]) / 2
+        elif index:
+            bounds[index] = bounds[index - 1]
+    return dataclasses.replace(split, test=bounds[0], validation=bounds[1] - bounds[0])
 
 
 def blocks_in_order(stream: TableStream, batch_size: int) -> Iterator[tuple]:
