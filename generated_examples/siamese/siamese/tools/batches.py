@@ -29,6 +29,10 @@ from siamese.tools.streaming import StreamBatches, TableStream, stream_blocks
 
 # Batches handed from numpy to `tf.data` at a time.
 BLOCK_BATCHES = 256
+# Examples read in order (validation, evaluate) go to `tf.data` whole if they take
+# at most this, the fastest for every epoch's validation; else in blocks too, not
+# copied whole into TensorFlow's memory.
+COPY_BYTES = 64 * 2**20
 
 
 def batches(
@@ -56,13 +60,17 @@ def tf_dataset(
     seed: int,
 ):
     """The `tf.data` pipeline of `batches`, for the TensorFlow backend."""
+    import tensorflow as tf  # here, so that JAX and torch runs need no TensorFlow
+
     if training:
         blocks = functools.partial(shuffled_blocks, part, batch_size, seed)
         return blocks_dataset(blocks, part, batch_size)
-    # In blocks too, not `from_tensor_slices`: that would copy the arrays whole.
     count = num_examples(part)
-    blocks = functools.partial(ordered_blocks, part, batch_size, count)
-    return blocks_dataset(blocks, part, batch_size, math.ceil(count / batch_size))
+    if sum(array.nbytes for array in keras.tree.flatten(part)) > COPY_BYTES:
+        blocks = functools.partial(ordered_blocks, part, batch_size, count)
+        return blocks_dataset(blocks, part, batch_size, math.ceil(count / batch_size))
+    dataset = tf.data.Dataset.from_tensor_slices(part).batch(batch_size)
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def shuffled_blocks(part: Data, batch_size: int, seed: int) -> Iterator[Data]:

@@ -6,6 +6,7 @@ For a pair file (`left` and `right` arrays), per pair: `distance` and `same`, 1
 where the run's threshold calls the pair the same class. For a file of items, per
 item: its embedding by the trained encoder (`embedding_0`, ...), vectors to compare
 or to search for nearest neighbours.
+
 Items that `train` would stream (a folder or glob of tables, or tables over
 STREAM_ABOVE bytes: tools/streaming.py) are embedded a block at a time, and the
 rows written to OUT as they come.
