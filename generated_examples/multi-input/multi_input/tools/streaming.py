@@ -142,6 +142,20 @@ def column_types(path: Path) -> dict[str, pyarrow.DataType]:
     return types
 
 
+def shared_columns(files: list[Path]) -> dict[str, pyarrow.DataType]:
+    """The columns of the first of `files` and their types: every other file has
+    them too."""
+    types = column_types(files[0])
+    for file in files[1:]:
+        missing = sorted(set(types) - set(column_types(file)))
+        if missing:
+            raise DataError(
+                f"{file} lacks the columns {listing(missing)} of {files[0]}: every "
+                "file of the data has the same columns"
+            )
+    return types
+
+
 def read_piece(
     piece: Piece, columns: list[str]
 ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
@@ -399,14 +413,7 @@ def find_stream_schema(
     """The schema of streamed training files, and their pieces, in one pass over
     their class columns (`targets`: the classes of each target, 0 for a number)
     and text columns (see schema_of)."""
-    types = column_types(files[0])
-    for file in files[1:]:
-        missing = sorted(set(types) - set(column_types(file)))
-        if missing:
-            raise DataError(
-                f"{file} lacks the columns {listing(missing)} of {files[0]}: every "
-                "file of the data has the same columns"
-            )
+    types = shared_columns(files)
     texts = [
         name
         for name, kind in types.items()

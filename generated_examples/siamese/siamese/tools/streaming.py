@@ -148,6 +148,20 @@ def column_types(path: Path) -> dict[str, pyarrow.DataType]:
     return types
 
 
+def shared_columns(files: list[Path]) -> dict[str, pyarrow.DataType]:
+    """The columns of the first of `files` and their types: every other file has
+    them too."""
+    types = column_types(files[0])
+    for file in files[1:]:
+        missing = sorted(set(types) - set(column_types(file)))
+        if missing:
+            raise DataError(
+                f"{file} lacks the columns {listing(missing)} of {files[0]}: every "
+                "file of the data has the same columns"
+            )
+    return types
+
+
 def read_piece(
     piece: Piece, columns: list[str]
 ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
@@ -463,14 +477,7 @@ def stream_splits(
     files = data_files(path)
     count = f"{len(files)} files" if len(files) > 1 else "1 file"
     print(f"Streaming {path} ({count}): reading its items")
-    names = list(column_types(files[0]))
-    for file in files[1:]:
-        missing = sorted(set(names) - set(column_types(file)))
-        if missing:
-            raise DataError(
-                f"{file} lacks the columns {listing(missing)} of {files[0]}: every "
-                "file of the data has the same columns"
-            )
+    names = list(shared_columns(files))
     columns = item_columns(path, names, label, features)
     schema = Schema(columns, label, [len(columns)])
     if split.group:
